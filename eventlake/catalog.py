@@ -1,0 +1,264 @@
+"""The table catalog (SPEC section 3): one `TableSpec` per Delta table.
+
+Paths, Dagster asset keys, dashboard reads and docs all come from here; no table path literal
+lives anywhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import polars as pl
+
+Layer = Literal["bronze", "silver", "gold"]
+_UTC_US = pl.Datetime("us", "UTC")
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A Delta table: its name (= path under the lake root), layer, schema and partitioning."""
+
+    name: str
+    layer: Layer
+    schema: pl.Schema
+    partition_by: tuple[str, ...]
+    description: str
+    day_column: str | None = None  # the column that holds the Dagster day partition
+
+    @property
+    def asset_key(self) -> list[str]:
+        """The Dagster asset key path, e.g. ["gold", "revenue_daily"]."""
+        return self.name.split("/")
+
+    def empty(self) -> pl.DataFrame:
+        """Returns an empty frame with this table's schema."""
+        return pl.DataFrame(schema=self.schema)
+
+
+BRONZE_EVENTS = TableSpec(
+    "bronze/events",
+    "bronze",
+    pl.Schema(
+        {
+            "event_id": pl.String,
+            "event_type": pl.String,
+            "schema_version": pl.Int32,
+            "aggregate_id": pl.String,
+            "event_time": _UTC_US,
+            "event_date": pl.Date,
+            "payload": pl.String,
+            "metadata": pl.String,
+            "extra": pl.String,
+            "registered": pl.Boolean,
+            "kafka_topic": pl.String,
+            "kafka_partition": pl.Int32,
+            "kafka_offset": pl.Int64,
+            "kafka_timestamp": _UTC_US,
+            "ingested_at": _UTC_US,
+        }
+    ),
+    ("event_date",),
+    "One row per accepted Kafka message, exactly once: the append-only event log. `payload`, "
+    "`metadata` and `extra` (unknown top-level keys) are JSON text as received.",
+    day_column="event_date",
+)
+
+BRONZE_DEAD_LETTERS = TableSpec(
+    "bronze/dead_letters",
+    "bronze",
+    pl.Schema(
+        {
+            "kafka_topic": pl.String,
+            "kafka_partition": pl.Int32,
+            "kafka_offset": pl.Int64,
+            "kafka_timestamp": _UTC_US,
+            "key": pl.Binary,
+            "raw": pl.Binary,
+            "error_code": pl.String,
+            "error_detail": pl.String,
+            "ingested_at": _UTC_US,
+        }
+    ),
+    (),
+    "One row per rejected Kafka message, exactly once, with its raw bytes and a SPEC error code.",
+)
+
+BRONZE_INGEST_BATCHES = TableSpec(
+    "bronze/ingest_batches",
+    "bronze",
+    pl.Schema(
+        {
+            "batch_id": pl.String,
+            "consumer_id": pl.String,
+            "started_at": _UTC_US,
+            "committed_at": _UTC_US,
+            "events": pl.Int64,
+            "dead_letters": pl.Int64,
+            "bytes": pl.Int64,
+            "offset_ranges": pl.String,
+            "events_version": pl.Int64,
+            "lag": pl.Int64,
+            "decode_ms": pl.Float64,
+            "write_ms": pl.Float64,
+        }
+    ),
+    (),
+    "One row per committed micro-batch: timings, counts, offset ranges (JSON), Delta version, "
+    "lag at commit.",
+)
+
+SILVER_EVENTS = TableSpec(
+    "silver/events",
+    "silver",
+    pl.Schema(
+        {
+            "event_id": pl.String,
+            "event_type": pl.String,
+            "schema_version": pl.Int32,
+            "aggregate_id": pl.String,
+            "user_id": pl.String,
+            "session_id": pl.String,
+            "event_time": _UTC_US,
+            "event_date": pl.Date,
+            "payload": pl.String,
+            "metadata": pl.String,
+            "ingested_at": _UTC_US,
+        }
+    ),
+    ("event_date",),
+    "One row per distinct event_id of a registered type (earliest-ingested copy), payload upcast "
+    "to the latest version; `user_id` and `session_id` lifted out of payload and metadata.",
+    day_column="event_date",
+)
+
+
+def _gold(name: str, columns: dict[str, pl.DataType], description: str, day: str | None) -> TableSpec:
+    return TableSpec(
+        f"gold/{name}",
+        "gold",
+        pl.Schema(columns),
+        (day,) if day else (),
+        description,
+        day_column=day,
+    )
+
+
+GOLD_DAILY_ACTIVE_USERS = _gold(
+    "daily_active_users",
+    {"day": pl.Date(), "dau": pl.Int64(), "wau": pl.Int64(), "mau": pl.Int64(), "stickiness": pl.Float64()},
+    "One row per day: distinct users active that day (DAU), over the 7 days ending that day "
+    "(WAU) and over the 30 days ending that day (MAU); stickiness = DAU / MAU.",
+    "day",
+)
+GOLD_REVENUE_DAILY = _gold(
+    "revenue_daily",
+    {
+        "day": pl.Date(),
+        "currency": pl.String(),
+        "orders": pl.Int64(),
+        "revenue": pl.Float64(),
+        "avg_order_value": pl.Float64(),
+    },
+    "One row per day and currency: orders counted once by order_id (earliest event wins), "
+    "revenue = sum of total_amount, average order value.",
+    "day",
+)
+GOLD_REVENUE_BY_PRODUCT = _gold(
+    "revenue_by_product",
+    {
+        "day": pl.Date(),
+        "product_id": pl.String(),
+        "currency": pl.String(),
+        "units": pl.Int64(),
+        "revenue": pl.Float64(),
+    },
+    "One row per day, product and currency: units and revenue from the counted orders' items.",
+    "day",
+)
+GOLD_SESSIONS_DAILY = _gold(
+    "sessions_daily",
+    {
+        "day": pl.Date(),
+        "sessions": pl.Int64(),
+        "avg_duration_s": pl.Float64(),
+        "p50_duration_s": pl.Float64(),
+        "p90_duration_s": pl.Float64(),
+    },
+    "One row per day of session start: session count and duration statistics.",
+    "day",
+)
+GOLD_FUNNEL_DAILY = _gold(
+    "funnel_daily",
+    {
+        "day": pl.Date(),
+        "viewed": pl.Int64(),
+        "carted": pl.Int64(),
+        "ordered": pl.Int64(),
+        "view_to_cart_rate": pl.Float64(),
+        "cart_to_order_rate": pl.Float64(),
+        "view_to_order_rate": pl.Float64(),
+        "median_seconds_to_order": pl.Float64(),
+    },
+    "One row per day of funnel entry: users who viewed a product, then carted, then ordered "
+    "within 24 h.",
+    "day",
+)
+GOLD_COHORT_RETENTION = _gold(
+    "cohort_retention",
+    {
+        "cohort_week": pl.Date(),
+        "week_offset": pl.Int32(),
+        "cohort_size": pl.Int64(),
+        "active_users": pl.Int64(),
+        "retention_rate": pl.Float64(),
+    },
+    "One row per signup week (Monday) and week offset: cohort size and users active that week.",
+    None,
+)
+GOLD_CUSTOMER_RFM = _gold(
+    "customer_rfm",
+    {
+        "user_id": pl.String(),
+        "recency_days": pl.Int32(),
+        "frequency": pl.Int64(),
+        "monetary": pl.Float64(),
+        "r_score": pl.Int8(),
+        "f_score": pl.Int8(),
+        "m_score": pl.Int8(),
+        "segment": pl.String(),
+    },
+    "One row per customer: recency, frequency and monetary value as of the last day, quintile "
+    "scores and a segment.",
+    None,
+)
+GOLD_PRODUCT_PERFORMANCE = _gold(
+    "product_performance",
+    {
+        "day": pl.Date(),
+        "product_id": pl.String(),
+        "category": pl.String(),
+        "views": pl.Int64(),
+        "add_to_carts": pl.Int64(),
+        "units": pl.Int64(),
+        "revenue": pl.Float64(),
+    },
+    "One row per day and product: views, add-to-carts, units and revenue, with the category.",
+    "day",
+)
+
+TABLES: tuple[TableSpec, ...] = (
+    BRONZE_EVENTS,
+    BRONZE_DEAD_LETTERS,
+    BRONZE_INGEST_BATCHES,
+    SILVER_EVENTS,
+    GOLD_DAILY_ACTIVE_USERS,
+    GOLD_REVENUE_DAILY,
+    GOLD_REVENUE_BY_PRODUCT,
+    GOLD_SESSIONS_DAILY,
+    GOLD_FUNNEL_DAILY,
+    GOLD_COHORT_RETENTION,
+    GOLD_CUSTOMER_RFM,
+    GOLD_PRODUCT_PERFORMANCE,
+)
+BY_NAME: dict[str, TableSpec] = {t.name: t for t in TABLES}

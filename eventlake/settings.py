@@ -1,0 +1,118 @@
+"""Typed settings, read once at a process's entry point from the environment (SPEC section 1)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from eventlake.errors import ConfigError
+
+_SECRET_KEY = re.compile(r"password|secret|token|key|credential|sasl\.jaas", re.IGNORECASE)
+_REMOTE_SCHEMES = ("s3://", "s3a://", "gs://", "az://", "abfs://", "abfss://", "memory://")
+
+ENV_VARS: dict[str, str] = {
+    "lake_root": "EVENTLAKE_LAKE_ROOT",
+    "storage_options": "EVENTLAKE_STORAGE_OPTIONS",
+    "kafka_bootstrap": "EVENTLAKE_KAFKA_BOOTSTRAP",
+    "kafka_config": "EVENTLAKE_KAFKA_CONFIG",
+    "topics": "EVENTLAKE_TOPICS",
+    "group_id": "EVENTLAKE_GROUP_ID",
+    "start_date": "EVENTLAKE_START_DATE",
+    "max_message_bytes": "EVENTLAKE_MAX_MESSAGE_BYTES",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything a process needs to know about where the broker and the lake are."""
+
+    lake_root: str = "./lakehouse"
+    storage_options: Mapping[str, str] = field(default_factory=dict)
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_config: Mapping[str, Any] = field(default_factory=dict)
+    topics: tuple[str, ...] = ("user_events", "commerce_events")
+    group_id: str = "eventlake-ingest"
+    start_date: date = date(2024, 1, 1)
+    max_message_bytes: int = 1024 * 1024
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Returns settings from EVENTLAKE_* variables, then `overrides` (CLI flags) on top.
+
+        Raises:
+            ConfigError: a variable holds a value of the wrong form.
+        """
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for name, var in ENV_VARS.items():
+            raw = env.get(var)
+            if raw is not None and raw.strip() != "":
+                values[name] = _parse(name, var, raw.strip())
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)
+        return replace(settings, lake_root=_normalize_root(settings.lake_root))
+
+    @property
+    def is_local(self) -> bool:
+        """True when the lake is a folder on this machine."""
+        return not self.lake_root.startswith(_REMOTE_SCHEMES)
+
+    def redacted(self) -> dict[str, Any]:
+        """Returns the settings as a dict fit for logs: secret-looking values are masked."""
+        return {
+            "lake_root": self.lake_root,
+            "storage_options": {k: _mask(k, v) for k, v in self.storage_options.items()},
+            "kafka_bootstrap": self.kafka_bootstrap,
+            "kafka_config": {k: _mask(k, v) for k, v in self.kafka_config.items()},
+            "topics": list(self.topics),
+            "group_id": self.group_id,
+            "start_date": self.start_date.isoformat(),
+            "max_message_bytes": self.max_message_bytes,
+        }
+
+    def __repr__(self) -> str:  # never let a secret reach a log through repr()
+        return f"Settings({self.redacted()!r})"
+
+
+def _mask(key: str, value: Any) -> Any:
+    return "***" if _SECRET_KEY.search(key) else value
+
+
+def _normalize_root(root: str) -> str:
+    if root.startswith(_REMOTE_SCHEMES):
+        return root.rstrip("/")
+    if root.startswith("file://"):
+        root = root[len("file://") :]
+    return str(Path(root).expanduser().resolve())
+
+
+def _parse(name: str, var: str, raw: str) -> Any:
+    try:
+        if name in ("storage_options", "kafka_config"):
+            obj = json.loads(raw)
+            if not isinstance(obj, dict):
+                raise ValueError("expected a JSON object")
+            if name == "storage_options":
+                return {str(k): str(v) for k, v in obj.items()}
+            return obj
+        if name == "topics":
+            topics = tuple(t.strip() for t in raw.split(",") if t.strip())
+            if not topics:
+                raise ValueError("expected a comma-separated list of topic names")
+            return topics
+        if name == "start_date":
+            return date.fromisoformat(raw)
+        if name == "max_message_bytes":
+            n = int(raw)
+            if n < 1:
+                raise ValueError("expected a positive number of bytes")
+            return n
+        return raw
+    except ValueError as err:
+        raise ConfigError(f"{var}: {err}") from err
