@@ -41,19 +41,19 @@ BRONZE_EVENTS = TableSpec(
     "bronze",
     pl.Schema(
         {
-            "event_id": pl.String,
-            "event_type": pl.String,
-            "schema_version": pl.Int32,
-            "aggregate_id": pl.String,
+            "event_id": pl.String(),
+            "event_type": pl.String(),
+            "schema_version": pl.Int32(),
+            "aggregate_id": pl.String(),
             "event_time": _UTC_US,
-            "event_date": pl.Date,
-            "payload": pl.String,
-            "metadata": pl.String,
-            "extra": pl.String,
-            "registered": pl.Boolean,
-            "kafka_topic": pl.String,
-            "kafka_partition": pl.Int32,
-            "kafka_offset": pl.Int64,
+            "event_date": pl.Date(),
+            "payload": pl.String(),
+            "metadata": pl.String(),
+            "extra": pl.String(),
+            "registered": pl.Boolean(),
+            "kafka_topic": pl.String(),
+            "kafka_partition": pl.Int32(),
+            "kafka_offset": pl.Int64(),
             "kafka_timestamp": _UTC_US,
             "ingested_at": _UTC_US,
         }
@@ -69,14 +69,14 @@ BRONZE_DEAD_LETTERS = TableSpec(
     "bronze",
     pl.Schema(
         {
-            "kafka_topic": pl.String,
-            "kafka_partition": pl.Int32,
-            "kafka_offset": pl.Int64,
+            "kafka_topic": pl.String(),
+            "kafka_partition": pl.Int32(),
+            "kafka_offset": pl.Int64(),
             "kafka_timestamp": _UTC_US,
-            "key": pl.Binary,
-            "raw": pl.Binary,
-            "error_code": pl.String,
-            "error_detail": pl.String,
+            "key": pl.Binary(),
+            "raw": pl.Binary(),
+            "error_code": pl.String(),
+            "error_detail": pl.String(),
             "ingested_at": _UTC_US,
         }
     ),
@@ -89,18 +89,18 @@ BRONZE_INGEST_BATCHES = TableSpec(
     "bronze",
     pl.Schema(
         {
-            "batch_id": pl.String,
-            "consumer_id": pl.String,
+            "batch_id": pl.String(),
+            "consumer_id": pl.String(),
             "started_at": _UTC_US,
             "committed_at": _UTC_US,
-            "events": pl.Int64,
-            "dead_letters": pl.Int64,
-            "bytes": pl.Int64,
-            "offset_ranges": pl.String,
-            "events_version": pl.Int64,
-            "lag": pl.Int64,
-            "decode_ms": pl.Float64,
-            "write_ms": pl.Float64,
+            "events": pl.Int64(),
+            "dead_letters": pl.Int64(),
+            "bytes": pl.Int64(),
+            "offset_ranges": pl.String(),
+            "events_version": pl.Int64(),
+            "lag": pl.Int64(),
+            "decode_ms": pl.Float64(),
+            "write_ms": pl.Float64(),
         }
     ),
     (),
@@ -113,16 +113,16 @@ SILVER_EVENTS = TableSpec(
     "silver",
     pl.Schema(
         {
-            "event_id": pl.String,
-            "event_type": pl.String,
-            "schema_version": pl.Int32,
-            "aggregate_id": pl.String,
-            "user_id": pl.String,
-            "session_id": pl.String,
+            "event_id": pl.String(),
+            "event_type": pl.String(),
+            "schema_version": pl.Int32(),
+            "aggregate_id": pl.String(),
+            "user_id": pl.String(),
+            "session_id": pl.String(),
             "event_time": _UTC_US,
-            "event_date": pl.Date,
-            "payload": pl.String,
-            "metadata": pl.String,
+            "event_date": pl.Date(),
+            "payload": pl.String(),
+            "metadata": pl.String(),
             "ingested_at": _UTC_US,
         }
     ),
@@ -133,7 +133,9 @@ SILVER_EVENTS = TableSpec(
 )
 
 
-def _gold(name: str, columns: dict[str, pl.DataType], description: str, day: str | None) -> TableSpec:
+def _gold(
+    name: str, columns: dict[str, pl.DataType], description: str, day: str | None
+) -> TableSpec:
     return TableSpec(
         f"gold/{name}",
         "gold",
@@ -146,7 +148,13 @@ def _gold(name: str, columns: dict[str, pl.DataType], description: str, day: str
 
 GOLD_DAILY_ACTIVE_USERS = _gold(
     "daily_active_users",
-    {"day": pl.Date(), "dau": pl.Int64(), "wau": pl.Int64(), "mau": pl.Int64(), "stickiness": pl.Float64()},
+    {
+        "day": pl.Date(),
+        "dau": pl.Int64(),
+        "wau": pl.Int64(),
+        "mau": pl.Int64(),
+        "stickiness": pl.Float64(),
+    },
     "One row per day: distinct users active that day (DAU), over the 7 days ending that day "
     "(WAU) and over the 30 days ending that day (MAU); stickiness = DAU / MAU.",
     "day",

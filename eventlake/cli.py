@@ -29,7 +29,9 @@ def settings_parent() -> argparse.ArgumentParser:
     group = parent.add_argument_group("settings (override the EVENTLAKE_* environment)")
     group.add_argument("--lake-root", metavar="PATH", help="lake root (EVENTLAKE_LAKE_ROOT)")
     group.add_argument(
-        "--bootstrap", metavar="HOST:PORT", help="Kafka bootstrap servers (EVENTLAKE_KAFKA_BOOTSTRAP)"
+        "--bootstrap",
+        metavar="HOST:PORT",
+        help="Kafka bootstrap servers (EVENTLAKE_KAFKA_BOOTSTRAP)",
     )
     group.add_argument(
         "--topics", metavar="T1,T2", help="comma-separated topics (EVENTLAKE_TOPICS)"

@@ -30,6 +30,11 @@ def _options(settings: Settings) -> dict[str, str] | None:
     return dict(settings.storage_options) or None
 
 
+def _conform(spec: TableSpec, frame: pl.DataFrame) -> pl.DataFrame:
+    """Returns `frame` with exactly the table's columns, in order, cast to its schema."""
+    return frame.select(spec.schema.names()).cast(spec.schema)
+
+
 def open_table(settings: Settings, spec: TableSpec) -> DeltaTable | None:
     """Returns the Delta table, or None when it does not exist yet."""
     try:
@@ -96,7 +101,7 @@ def append(
     try:
         write_deltalake(
             table,
-            frame.select(spec.schema.names()).cast(dict(spec.schema)),
+            _conform(spec, frame),
             mode="append",
             partition_by=list(spec.partition_by) or None,
             commit_properties=props,
@@ -120,7 +125,7 @@ def replace_days(
     try:
         write_deltalake(
             table,
-            frame.select(spec.schema.names()).cast(dict(spec.schema)),
+            _conform(spec, frame),
             mode="overwrite",
             partition_by=list(spec.partition_by) or None,
             predicate=f"{col} >= '{first.isoformat()}' AND {col} <= '{last.isoformat()}'",
@@ -136,7 +141,7 @@ def replace_all(settings: Settings, spec: TableSpec, frame: pl.DataFrame) -> int
     try:
         write_deltalake(
             table,
-            frame.select(spec.schema.names()).cast(dict(spec.schema)),
+            _conform(spec, frame),
             mode="overwrite",
             partition_by=list(spec.partition_by) or None,
         )

@@ -1,10 +1,253 @@
-"""`eventlake up`: the whole local stack in one command (placeholder until wired)."""
+"""`eventlake up`: the whole local stack in one command, stopped cleanly on Ctrl-C.
+
+Starts, as child processes: the bundled broker, a burst of simulated history followed by a
+steady simulated stream, the ingester, Dagster (webserver + daemon, which runs the sensors
+that keep the read models fresh) and the Streamlit dashboard. Every child gets the same
+EVENTLAKE_* settings; their logs go to the state folder.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from importlib.util import find_spec
+from pathlib import Path
+from typing import IO
+
+from eventlake.errors import EventlakeError
+from eventlake.settings import Settings
+
+log = logging.getLogger("eventlake.up")
+
+DAGSTER_YAML = """\
+telemetry:
+  enabled: false
+run_coordinator:
+  module: dagster._core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    max_concurrent_runs: 2
+"""
+WORKSPACE_YAML = """\
+load_from:
+  - python_module:
+      module_name: orchestration.definitions
+      attribute: defs
+      location_name: eventlake
+"""
+
+
+@dataclass
+class Child:
+    """A running piece of the stack."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log_file: IO[bytes]
 
 
 def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("up", parents=[parent], help="run the whole local stack")
-    p.set_defaults(handler=lambda args, settings: 1)
+    """Adds `eventlake up` to the command line."""
+    p = sub.add_parser(
+        "up",
+        parents=[parent],
+        help="run the whole local stack (broker, simulator, ingester, Dagster, dashboard)",
+        description="Start the whole local stack on its embedded defaults, print the URLs, and "
+        "stop all of it cleanly on Ctrl-C. Logs go to STATE_DIR/logs.",
+        epilog="example: eventlake up --rate 50 --history-days 30",
+    )
+    p.add_argument("--state-dir", default=".eventlake", help="logs, pid files, Dagster home")
+    p.add_argument("--dagster-port", type=_port, default=3000)
+    p.add_argument("--dashboard-port", type=_port, default=8501)
+    p.add_argument("--rate", type=_positive, default=20.0, help="steady events/s (default 20)")
+    p.add_argument("--history-days", type=int, default=14, help="days of simulated history first")
+    p.add_argument("--history-events", type=int, default=30_000, help="events of simulated history")
+    p.set_defaults(handler=run)
+
+
+def _port(text: str) -> int:
+    port = int(text)
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text} is not a TCP port")
+    return port
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be > 0")
+    return value
+
+
+def child_env(settings: Settings, dagster_home: Path) -> dict[str, str]:
+    """Returns the environment every child runs with: the settings as EVENTLAKE_* variables."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "EVENTLAKE_LAKE_ROOT": settings.lake_root,
+            "EVENTLAKE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+            "EVENTLAKE_TOPICS": ",".join(settings.topics),
+            "EVENTLAKE_GROUP_ID": settings.group_id,
+            "EVENTLAKE_START_DATE": settings.start_date.isoformat(),
+            "DAGSTER_HOME": str(dagster_home),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Runs the stack until Ctrl-C or until a piece dies; returns the exit code."""
+    state = Path(args.state_dir).resolve()
+    logs = state / "logs"
+    dagster_home = state / "dagster_home"
+    logs.mkdir(parents=True, exist_ok=True)
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    (dagster_home / "dagster.yaml").write_text(DAGSTER_YAML)
+    workspace = state / "workspace.yaml"
+    workspace.write_text(WORKSPACE_YAML)
+    env = child_env(settings, dagster_home)
+    el = [sys.executable, "-m", "eventlake.cli"]
+    children: list[Child] = []
+    stopping = False
+
+    def on_signal(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        _check(subprocess.run([*el, "broker", "start", "--state-dir", str(state)], env=env))
+        print(f"seeding {args.history_events} events over {args.history_days} days of history…")
+        _check(
+            subprocess.run(
+                [
+                    *el,
+                    "simulate",
+                    "--count",
+                    str(args.history_events),
+                    "--days",
+                    str(args.history_days),
+                    "--seed",
+                    "1",
+                ],
+                env=env,
+            )
+        )
+        start = lambda name, cmd: children.append(_spawn(name, cmd, env, logs))  # noqa: E731
+        start(
+            "simulator",
+            [
+                *el,
+                "simulate",
+                "--count",
+                "0",
+                "--rate",
+                str(args.rate),
+                "--seed",
+                "2",
+                "--no-progress",
+            ],
+        )
+        start("ingester", [*el, "ingest"])
+        start(
+            "dagster",
+            [
+                sys.executable,
+                "-m",
+                "dagster",
+                "dev",
+                "-w",
+                str(workspace),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(args.dagster_port),
+            ],
+        )
+        start(
+            "dashboard",
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                _dashboard_app(),
+                "--server.address",
+                "127.0.0.1",
+                "--server.port",
+                str(args.dashboard_port),
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+        )
+        print(
+            "\neventlake is up:\n"
+            f"  dashboard  http://127.0.0.1:{args.dashboard_port}\n"
+            f"  dagster    http://127.0.0.1:{args.dagster_port}\n"
+            f"  broker     {settings.kafka_bootstrap}  (topics: {', '.join(settings.topics)})\n"
+            f"  lake       {settings.lake_root}\n"
+            f"  logs       {logs}\n"
+            "Press Ctrl-C to stop.\n",
+            flush=True,
+        )
+        while True:
+            for child in children:
+                code = child.process.poll()
+                if code is not None:
+                    raise EventlakeError(
+                        f"{child.name} exited with code {code}; see {logs / child.name}.log"
+                    )
+            time.sleep(1)
+    except KeyboardInterrupt:
+        stopping = True
+        print("\nstopping…", flush=True)
+        return 0
+    finally:
+        _stop_all(children)
+        subprocess.run([*el, "broker", "stop", "--state-dir", str(state)], env=env)
+        if stopping:
+            print("stopped.")
+
+
+def _check(result: subprocess.CompletedProcess[bytes]) -> None:
+    if result.returncode != 0:
+        raise EventlakeError(f"{' '.join(map(str, result.args[2:5]))} failed")
+
+
+def _spawn(name: str, cmd: list[str], env: dict[str, str], logs: Path) -> Child:
+    log_file = (logs / f"{name}.log").open("ab")
+    process = subprocess.Popen(
+        cmd, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    log.info("started %s (pid %d)", name, process.pid)
+    return Child(name, process, log_file)
+
+
+def _stop_all(children: list[Child], timeout: float = 20.0) -> None:
+    """Stops the children newest first: SIGTERM to each process group, then SIGKILL."""
+    for child in reversed(children):
+        if child.process.poll() is None:
+            os.killpg(child.process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for child in reversed(children):
+        try:
+            child.process.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(child.process.pid, signal.SIGKILL)
+            child.process.wait()
+        child.log_file.close()
+
+
+def _dashboard_app() -> str:
+    spec = find_spec("dashboard")
+    if spec is None or not spec.submodule_search_locations:
+        raise EventlakeError("the dashboard package is not installed")
+    return str(Path(next(iter(spec.submodule_search_locations))) / "app.py")
