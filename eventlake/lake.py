@@ -30,6 +30,11 @@ def _options(settings: Settings) -> dict[str, str] | None:
     return dict(settings.storage_options) or None
 
 
+def _first_line(err: BaseException) -> str:
+    """Returns the first line of an error (delta-rs may append a multi-line Rust backtrace)."""
+    return next((line.strip() for line in str(err).splitlines() if line.strip()), repr(err))
+
+
 def _conform(spec: TableSpec, frame: pl.DataFrame) -> pl.DataFrame:
     """Returns `frame` with exactly the table's columns, in order, cast to its schema."""
     return frame.select(spec.schema.names()).cast(spec.schema)
@@ -42,7 +47,9 @@ def open_table(settings: Settings, spec: TableSpec) -> DeltaTable | None:
     except TableNotFoundError:
         return None
     except (DeltaError, OSError) as err:
-        raise LakeError(f"{spec.name}: cannot open {table_uri(settings, spec)}: {err}") from err
+        raise LakeError(
+            f"{spec.name}: cannot open {table_uri(settings, spec)}: {_first_line(err)}"
+        ) from err
 
 
 def ensure_table(settings: Settings, spec: TableSpec) -> DeltaTable:
@@ -60,16 +67,19 @@ def ensure_table(settings: Settings, spec: TableSpec) -> DeltaTable:
             storage_options=_options(settings),
         )
     except (DeltaError, OSError) as err:
-        raise LakeError(f"{spec.name}: cannot create {table_uri(settings, spec)}: {err}") from err
+        raise LakeError(
+            f"{spec.name}: cannot create {table_uri(settings, spec)}: {_first_line(err)}"
+        ) from err
 
 
 def scan(settings: Settings, spec: TableSpec, *, version: int | None = None) -> pl.LazyFrame:
     """Returns a lazy scan of the table (an empty frame of its schema if it does not exist)."""
-    if open_table(settings, spec) is None:
+    table = open_table(settings, spec)
+    if table is None:
         return spec.empty().lazy()
-    return pl.scan_delta(
-        table_uri(settings, spec), version=version, storage_options=_options(settings)
-    )
+    if version is not None:
+        table.load_as_version(version)
+    return pl.scan_delta(table)
 
 
 def scan_days(settings: Settings, spec: TableSpec, first: date, last: date) -> pl.LazyFrame:
@@ -107,7 +117,9 @@ def append(
             commit_properties=props,
         )
     except (DeltaError, OSError) as err:
-        raise LakeError(f"{spec.name}: append of {frame.height} rows failed: {err}") from err
+        raise LakeError(
+            f"{spec.name}: append of {frame.height} rows failed: {_first_line(err)}"
+        ) from err
     return table.version()
 
 
@@ -131,7 +143,9 @@ def replace_days(
             predicate=f"{col} >= '{first.isoformat()}' AND {col} <= '{last.isoformat()}'",
         )
     except (DeltaError, OSError) as err:
-        raise LakeError(f"{spec.name}: replacing {first}..{last} failed: {err}") from err
+        raise LakeError(
+            f"{spec.name}: replacing {first}..{last} failed: {_first_line(err)}"
+        ) from err
     return table.version()
 
 
@@ -146,5 +160,5 @@ def replace_all(settings: Settings, spec: TableSpec, frame: pl.DataFrame) -> int
             partition_by=list(spec.partition_by) or None,
         )
     except (DeltaError, OSError) as err:
-        raise LakeError(f"{spec.name}: overwrite failed: {err}") from err
+        raise LakeError(f"{spec.name}: overwrite failed: {_first_line(err)}") from err
     return table.version()

@@ -1,0 +1,52 @@
+"""The dashboard's entry: `streamlit run dashboard/app.py` (from the repo root).
+
+Runs on every rerun of every page: page config, settings, the navigation, the shared sidebar
+(day range, live switch), then the selected page from `dashboard/views/`.
+
+The page files live in `views/`, not `pages/`: a `pages/` folder beside the entry script
+switches Streamlit (1.67) into its legacy multipage mode, which runs a page without this
+script as soon as the user navigates, so the sidebar and settings would vanish.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard import session
+
+VIEWS = Path(__file__).resolve().parent / "views"
+
+
+@dataclass(frozen=True)
+class PageEntry:
+    """One page of the dashboard: its script in views/, its title and its emoji icon."""
+
+    script: str
+    title: str
+    icon: str  # emoji only: `:material/...:` icons make the browser fetch fonts online
+
+    def page(self, *, default: bool = False) -> st.Page:
+        """Returns the st.Page for `st.navigation`."""
+        return st.Page(VIEWS / self.script, title=self.title, icon=self.icon, default=default)
+
+
+# Add pages here (Revenue, Funnel, Retention, Sessions, Pipeline health, ...); the first is home.
+PAGES: tuple[PageEntry, ...] = (PageEntry("overview.py", "Overview", "📊"),)
+
+
+def main() -> None:
+    """Draws the frame shared by every page and runs the selected one."""
+    st.set_page_config(page_title="eventlake", page_icon="🌊", layout="wide")
+    settings = session.settings()
+    navigation = st.navigation([p.page(default=i == 0) for i, p in enumerate(PAGES)])
+    session.date_range_sidebar(settings)
+    session.live_sidebar()
+    st.sidebar.caption(f"Lake: `{settings.lake_root}`")
+    navigation.run()
+
+
+if __name__ == "__main__":
+    main()
