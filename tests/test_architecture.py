@@ -48,7 +48,7 @@ def test_no_table_path_literals_outside_the_catalog() -> None:
             if path.name == "catalog.py":
                 continue
             for node in ast.walk(ast.parse(path.read_text())):
-                if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                    if node.value.startswith(("bronze/", "silver/", "gold/")):
-                        offenders.append(f"{path.relative_to(ROOT)}: {node.value!r}")
+                is_text = isinstance(node, ast.Constant) and isinstance(node.value, str)
+                if is_text and node.value.startswith(("bronze/", "silver/", "gold/")):
+                    offenders.append(f"{path.relative_to(ROOT)}: {node.value!r}")
     assert offenders == []

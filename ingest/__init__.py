@@ -1,0 +1,1 @@
+"""Kafka to bronze: the local broker, the traffic simulator, and the exactly-once ingester."""

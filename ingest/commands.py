@@ -1,0 +1,330 @@
+"""The ingest part's subcommands: `broker start|stop|status`, `simulate`, `ingest`, `status`.
+
+Registered by `eventlake.cli`; heavy imports (Kafka, Polars, Delta) wait for the handler, so
+`--help` stays fast. Handlers take (args, settings) and return the exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import FrameType
+
+from eventlake.settings import Settings
+
+_RAW = argparse.RawDescriptionHelpFormatter
+
+
+def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
+    """Adds the ingest part's subcommands to the `eventlake` parser."""
+    _register_broker(sub, parent)
+    _register_simulate(sub, parent)
+    _register_ingest(sub, parent)
+    p = sub.add_parser(
+        "status",
+        parents=[parent],
+        formatter_class=_RAW,
+        help="per partition lag, last commit, dead letters, freshness of each table",
+        description="Print how far bronze/events is behind Kafka per partition, the dead letters\n"
+        "by code, and the version and age of the last commit of every table.\n"
+        "Works with the broker down (lake facts only; exit code 1).",
+        epilog="examples:\n  eventlake status\n  eventlake status --lake-root s3://bucket/lake",
+    )
+    p.set_defaults(handler=_status)
+
+
+# --- argument types: a bad value is a usage error (exit 2) ------------------------------------
+
+
+def _int_at_least(low: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {text}")
+        return value
+
+    return parse
+
+
+def _float_in(
+    low: float, high: float = math.inf, *, low_open: bool = False
+) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+        if not (low < value if low_open else low <= value) or not value <= high:  # nan too
+            bounds = f"{'>' if low_open else '>='} {low:g}" + (
+                f" and <= {high:g}" if high < math.inf else ""
+            )
+            raise argparse.ArgumentTypeError(f"must be {bounds}, got {text}")
+        return value
+
+    return parse
+
+
+_count = _int_at_least(0)
+_positive_int = _int_at_least(1)
+_non_negative = _float_in(0.0)
+_positive = _float_in(0.0, low_open=True)
+_fraction = _float_in(0.0, 1.0)
+
+
+# --- broker -------------------------------------------------------------------------------
+
+
+def _register_broker(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
+    broker = sub.add_parser(
+        "broker",
+        help="the bundled local Kafka broker (start, stop, status)",
+        description="The bundled local broker (Tansu, Kafka protocol, in memory: a restart\n"
+        "loses topics and messages). It listens on EVENTLAKE_KAFKA_BOOTSTRAP.",
+        formatter_class=_RAW,
+        epilog="examples:\n  eventlake broker start\n  eventlake broker status\n"
+        "  eventlake broker stop\n  eventlake broker start --bootstrap 127.0.0.1:19092",
+    )
+    actions = broker.add_subparsers(dest="action", metavar="ACTION", required=True)
+    state = argparse.ArgumentParser(add_help=False)
+    state.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path(".eventlake"),
+        metavar="DIR",
+        help="where the pid file and the broker log live (default: ./.eventlake)",
+    )
+    start = actions.add_parser(
+        "start",
+        parents=[parent, state],
+        help="start the broker in the background and create the topics",
+        description="Start the broker in the background (idempotent) and create the missing\n"
+        "topics of EVENTLAKE_TOPICS.",
+    )
+    start.add_argument(
+        "--partitions", type=_positive_int, default=6, help="partitions per new topic (default 6)"
+    )
+    start.set_defaults(handler=_broker_start)
+    stop = actions.add_parser(
+        "stop", parents=[parent, state], help="stop the broker (SIGTERM, then SIGKILL)"
+    )
+    stop.set_defaults(handler=_broker_stop)
+    status = actions.add_parser(
+        "status",
+        parents=[parent, state],
+        help="is the broker up; its topics, partitions and messages (exit 1 when down)",
+    )
+    status.set_defaults(handler=_broker_status)
+
+
+def _broker_start(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest import broker
+
+    pid = broker.start(settings, state_dir=args.state_dir, partitions=args.partitions)
+    print(f"broker running on {settings.kafka_bootstrap} (pid {pid}); topics: "
+          f"{', '.join(settings.topics)}")  # fmt: skip
+    return 0
+
+
+def _broker_stop(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest import broker
+
+    stopped = broker.stop(state_dir=args.state_dir)
+    print("broker stopped" if stopped else f"no broker started from {args.state_dir} is running")
+    return 0
+
+
+def _broker_status(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest import broker
+
+    status = broker.status(settings, state_dir=args.state_dir)
+    pid = "not started by eventlake" if status.pid is None else f"pid {status.pid}"
+    print(f"broker {status.bootstrap}: up ({pid})")
+    for topic, partitions in sorted(status.topics.items()):
+        print(f"  {topic}: {partitions} partitions, {status.messages[topic]} messages")
+    return 0
+
+
+# --- simulate -----------------------------------------------------------------------------
+
+
+def _register_simulate(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "simulate",
+        parents=[parent],
+        formatter_class=_RAW,
+        help="produce realistic traffic from a seeded model of users and sessions",
+        description="Produce realistic traffic from a seeded model of users and sessions:\n"
+        "signups, logins, page and product views, carts, orders and logouts, with knobs for\n"
+        "duplicate, late, out-of-order and malformed messages. The topics must exist\n"
+        "(`eventlake broker start` creates them).",
+        epilog="examples:\n"
+        "  eventlake simulate --count 200000 --days 30 --seed 7\n"
+        "  eventlake simulate --count 0 --rate 50          # a steady live stream, Ctrl-C stops\n"
+        "  eventlake simulate --count 10000 --duplicates 0.02 --late 0.01 --out-of-order 0.05 "
+        "--malformed 0.01",
+    )
+    p.add_argument(
+        "--count",
+        type=_count,
+        default=10_000,
+        help="messages to produce, faulty ones included (0 = forever; default 10000)",
+    )
+    p.add_argument(
+        "--rate",
+        type=_non_negative,
+        default=0.0,
+        help="messages per second (0 = as fast as possible; default 0)",
+    )
+    p.add_argument(
+        "--days",
+        type=_non_negative,
+        default=0.0,
+        help="spread event times over the last DAYS days (0 = live timestamps)",
+    )
+    p.add_argument(
+        "--users",
+        type=_positive_int,
+        default=2_000,
+        help="users existing at the start (default 2000)",
+    )
+    p.add_argument("--seed", type=int, default=None, help="random seed (default: a fresh one)")
+    p.add_argument(
+        "--duplicates",
+        type=_fraction,
+        default=0.0,
+        help="fraction of events sent twice (same event_id)",
+    )
+    p.add_argument(
+        "--late",
+        type=_fraction,
+        default=0.0,
+        help="fraction of events with a timestamp 1-30 days in the past",
+    )
+    p.add_argument(
+        "--out-of-order",
+        type=_fraction,
+        default=0.0,
+        help="fraction of messages held back up to 50 messages",
+    )
+    p.add_argument(
+        "--malformed",
+        type=_fraction,
+        default=0.0,
+        help="fraction of messages that break the wire format (every rejection code)",
+    )
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show a progress bar (default: when --count > 0 and stderr is a terminal)",
+    )
+    p.set_defaults(handler=_simulate)  # fmt: skip
+
+
+def _simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.simulator import SimulationOptions, simulate
+
+    options = SimulationOptions(
+        count=args.count,
+        rate=args.rate,
+        days=args.days,
+        users=args.users,
+        seed=args.seed,
+        duplicates=args.duplicates,
+        late=args.late,
+        out_of_order=args.out_of_order,
+        malformed=args.malformed,
+    )
+    with _stop_on_signals() as stop:
+        stats = simulate(settings, options, progress=args.progress, stop_event=stop)
+    print(stats.summary())
+    return 0
+
+
+# --- ingest -------------------------------------------------------------------------------
+
+
+def _register_ingest(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "ingest",
+        parents=[parent],
+        formatter_class=_RAW,
+        help="run the ingester: Kafka to bronze, exactly once",
+        description="Consume the topics into bronze/events in micro-batches, exactly once\n"
+        "(offsets live in the Delta log), bad messages to bronze/dead_letters. Ctrl-C or\n"
+        "SIGTERM commits the current batch and stops.",
+        epilog="examples:\n  eventlake ingest\n  eventlake ingest --until-idle\n"
+        "  eventlake ingest --batch-max-events 100000 --batch-max-seconds 2",
+    )
+    p.add_argument(
+        "--until-idle",
+        action="store_true",
+        help="drain what is in the topics now, commit, and exit 0",
+    )
+    p.add_argument(
+        "--batch-max-events",
+        type=_positive_int,
+        default=50_000,
+        help="commit a batch once it holds this many messages (default 50000)",
+    )
+    p.add_argument(
+        "--batch-max-seconds",
+        type=_positive,
+        default=1.0,
+        help="... or this many seconds after its first message (default 1.0)",
+    )
+    p.set_defaults(handler=_ingest)  # fmt: skip
+
+
+def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.ingester import ingest
+
+    with _stop_on_signals() as stop:
+        stats = ingest(
+            settings,
+            until_idle=args.until_idle,
+            stop_event=stop,
+            batch_max_events=args.batch_max_events,
+            batch_max_seconds=args.batch_max_seconds,
+        )
+    print(f"ingested: {stats.summary()}")
+    return 0
+
+
+def _status(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest import status
+
+    report = status.collect(settings)
+    print(status.render(report))
+    if report.broker_error is not None:
+        print(f"eventlake status: broker down: {report.broker_error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """Yields an event that SIGINT or SIGTERM sets (a second SIGINT interrupts at once)."""
+    stop = threading.Event()
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        print(f"\n{signal.Signals(signum).name}: stopping cleanly...", file=sys.stderr)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

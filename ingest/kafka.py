@@ -1,0 +1,238 @@
+"""Talking to any Kafka (the bundled broker or a remote cluster): client configs, topic metadata
+and true end offsets.
+
+Every client is configured here: the local defaults first, then `settings.kafka_config`
+(EVENTLAKE_KAFKA_CONFIG) on top, so SASL/TLS and tuning pass through unchanged. librdkafka's own
+log lines go to Python logging instead of raw stderr.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka.admin import AdminClient
+
+from eventlake.errors import BrokerUnavailable
+from eventlake.settings import Settings
+
+TopicPartitionKey = tuple[str, int]
+"""(topic, partition): how eventlake names one Kafka partition."""
+
+log = logging.getLogger(__name__)
+_LIBRDKAFKA_LOG = logging.getLogger("ingest.librdkafka")
+_PROBE_TIMEOUT_S = 2.0
+_TRANSIENT = frozenset(
+    {
+        KafkaError._TRANSPORT,
+        KafkaError._ALL_BROKERS_DOWN,
+        KafkaError._TIMED_OUT,
+        KafkaError._MSG_TIMED_OUT,
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+        KafkaError.LEADER_NOT_AVAILABLE,
+    }
+)
+
+
+def position(msg: Message) -> tuple[str, int, int]:
+    """Returns (topic, partition, offset) of a consumed or delivered message.
+
+    Raises:
+        BrokerUnavailable: the message lacks them (only error events do).
+    """
+    topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+    if topic is None or partition is None or offset is None:
+        raise BrokerUnavailable(f"Kafka sent a message without a position: {msg.error()}")
+    return topic, partition, offset
+
+
+def raise_unless_transient(err: KafkaError, *, doing: str) -> None:
+    """Returns (after logging a warning) when librdkafka will retry past `err` by itself.
+
+    Raises:
+        BrokerUnavailable: the error is fatal or not retriable, e.g. an unknown topic.
+    """
+    if err.fatal() or not (err.retriable() or err.code() in _TRANSIENT):
+        raise BrokerUnavailable(f"{doing} failed: {err.str()}")
+    log.warning("%s: %s (librdkafka retries)", doing, err.str())
+
+
+def client_config(
+    settings: Settings,
+    defaults: Mapping[str, Any] | None = None,
+    *,
+    fixed: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Returns a librdkafka config: bootstrap, `defaults`, `settings.kafka_config`, `fixed`.
+
+    `fixed` holds what the caller's logic depends on, which no setting may override.
+    """
+    return {
+        "bootstrap.servers": settings.kafka_bootstrap,
+        "logger": _LIBRDKAFKA_LOG,
+        **(defaults or {}),
+        **settings.kafka_config,
+        **(fixed or {}),
+    }
+
+
+def bootstrap_addresses(bootstrap: str) -> list[tuple[str, int]]:
+    """Returns the (host, port) pairs of a bootstrap string such as `h1:9092,h2:9092`.
+
+    Raises:
+        BrokerUnavailable: an entry is not of the form HOST:PORT.
+    """
+    addresses = []
+    for entry in bootstrap.split(","):
+        entry = entry.strip().split("://")[-1]
+        host, sep, port = entry.rpartition(":")
+        if not sep or not host or not port.isdigit():
+            raise BrokerUnavailable(f"bootstrap server {entry!r} is not of the form HOST:PORT")
+        addresses.append((host.strip("[]"), int(port)))
+    return addresses
+
+
+def port_open(host: str, port: int, *, timeout: float = 0.5) -> bool:
+    """Returns True when a TCP connection to host:port succeeds within `timeout`."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def require_reachable(settings: Settings) -> None:
+    """Returns when some bootstrap server accepts TCP connections.
+
+    Raises:
+        BrokerUnavailable: none does (checked quickly, so the CLI can say so in one line).
+    """
+    addresses = bootstrap_addresses(settings.kafka_bootstrap)
+    if not any(port_open(h, p, timeout=_PROBE_TIMEOUT_S) for h, p in addresses):
+        raise BrokerUnavailable(
+            f"cannot reach Kafka at {settings.kafka_bootstrap}: connection refused or timed out "
+            "(local stack: run `eventlake broker start`)"
+        )
+
+
+def list_topics(settings: Settings, *, timeout: float = 10.0) -> dict[str, int]:
+    """Returns every topic on the broker with its partition count (internal topics excluded).
+
+    Asks for all topics, never for one by name: some brokers auto-create a topic named in a
+    metadata request.
+
+    Raises:
+        BrokerUnavailable: the broker is unreachable or the request fails.
+    """
+    require_reachable(settings)
+    admin = AdminClient(client_config(settings))
+    try:
+        metadata = admin.list_topics(timeout=timeout)
+    except KafkaException as err:
+        raise BrokerUnavailable(
+            f"Kafka at {settings.kafka_bootstrap} did not answer a metadata request: "
+            f"{err.args[0].str() if err.args else err}"
+        ) from err
+    return {
+        name: len(topic.partitions)
+        for name, topic in metadata.topics.items()
+        if not name.startswith("__") and topic.error is None
+    }
+
+
+def require_topics(settings: Settings, topics: Iterable[str]) -> dict[str, int]:
+    """Returns the partition count of each of `topics`.
+
+    Raises:
+        BrokerUnavailable: the broker is unreachable, or some of the topics do not exist.
+    """
+    wanted = list(topics)
+    existing = list_topics(settings)
+    missing = [t for t in wanted if t not in existing]
+    if missing:
+        raise BrokerUnavailable(
+            f"topic(s) {', '.join(missing)} do not exist on Kafka at {settings.kafka_bootstrap} "
+            "(local stack: `eventlake broker start` creates the default topics)"
+        )
+    return {t: existing[t] for t in wanted}
+
+
+def partitions_of(topics: Mapping[str, int]) -> list[TopicPartitionKey]:
+    """Returns every (topic, partition) of `topics` (topic -> partition count)."""
+    return [(topic, p) for topic, count in topics.items() for p in range(count)]
+
+
+def end_offsets(
+    settings: Settings, partitions: Iterable[TopicPartitionKey], *, timeout: float = 10.0
+) -> dict[TopicPartitionKey, int]:
+    """Returns the true end offset (the offset the next message will get) of each partition.
+
+    ListOffsets(latest) is wrong on the bundled broker once batches hold more than one message
+    (FIELD-NOTES), but every fetch response carries the right high watermark: so fetch one batch
+    near the end of each partition (or reach its end, when empty) and read the cached watermark.
+
+    Raises:
+        BrokerUnavailable: the broker did not answer within `timeout` seconds.
+    """
+    keys = list(dict.fromkeys(partitions))
+    if not keys:
+        return {}
+    consumer = Consumer(
+        client_config(
+            settings,
+            {"fetch.wait.max.ms": 10, "max.partition.fetch.bytes": 1},  # one batch is enough
+            fixed={
+                "group.id": "eventlake-end-offsets",  # never joins: assign() only
+                "enable.auto.commit": False,
+                "enable.partition.eof": True,
+            },
+        )
+    )
+    try:
+        start = []
+        for topic, partition in keys:
+            low, high = _watermarks(consumer, TopicPartition(topic, partition), timeout)
+            start.append(TopicPartition(topic, partition, max(low, high - 1)))
+        consumer.assign(start)
+        ends: dict[TopicPartitionKey, int] = {}
+        deadline = time.monotonic() + timeout
+        while len(ends) < len(keys):
+            if time.monotonic() > deadline:
+                pending = sorted(set(keys) - set(ends))
+                raise BrokerUnavailable(
+                    f"Kafka at {settings.kafka_bootstrap} sent no fetch response for "
+                    f"{', '.join(f'{t}/{p}' for t, p in pending[:5])} within {timeout:g} s"
+                )
+            for msg in consumer.consume(len(keys), 0.2):
+                err = msg.error()
+                if err is not None and err.code() != KafkaError._PARTITION_EOF:
+                    raise BrokerUnavailable(
+                        f"fetching {msg.topic()}/{msg.partition()} from Kafka at "
+                        f"{settings.kafka_bootstrap} failed: {err.str()}"
+                    )
+                if err is not None:  # end of an empty partition: it has a topic and partition
+                    key = (str(msg.topic()), int(msg.partition() or 0))
+                else:
+                    topic, partition, _ = position(msg)
+                    key = (topic, partition)
+                if key not in ends:
+                    tp = TopicPartition(*key)
+                    ends[key] = consumer.get_watermark_offsets(tp, cached=True)[1]
+        return ends
+    finally:
+        consumer.close()
+
+
+def _watermarks(consumer: Consumer, tp: TopicPartition, timeout: float) -> tuple[int, int]:
+    try:
+        low, high = consumer.get_watermark_offsets(tp, timeout=timeout)
+    except KafkaException as err:
+        raise BrokerUnavailable(
+            f"listing offsets of {tp.topic}/{tp.partition} failed: "
+            f"{err.args[0].str() if err.args else err}"
+        ) from err
+    return int(low), int(high)

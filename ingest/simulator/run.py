@@ -1,0 +1,185 @@
+"""Producing the simulated stream to Kafka: rate limit, progress bar, delivery reports, stats."""
+
+from __future__ import annotations
+
+import logging
+import random
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from confluent_kafka import KafkaError, Message, Producer
+from tqdm import tqdm
+
+from eventlake.errors import BrokerUnavailable
+from eventlake.registry import REGISTRY
+from eventlake.settings import Settings
+from ingest import kafka
+from ingest.kafka import TopicPartitionKey
+from ingest.simulator.stream import OutMessage, SimulationOptions, messages, topic_for
+
+log = logging.getLogger(__name__)
+
+PRODUCER_DEFAULTS = {
+    "linger.ms": 5,
+    "batch.num.messages": 10_000,
+    "queue.buffering.max.messages": 200_000,
+    "enable.idempotence": True,  # a retry must never add a duplicate we did not ask for
+}
+_FLUSH_TIMEOUT_S = 60.0
+
+
+@dataclass
+class SimulationStats:
+    """What a simulation produced: per event type, per topic, malformed per rejection code."""
+
+    seed: int
+    produced: int = 0
+    bytes: int = 0
+    by_type: Counter[str] = field(default_factory=Counter)  # well-formed messages, copies too
+    by_topic: Counter[str] = field(default_factory=Counter)
+    malformed: Counter[str] = field(default_factory=Counter)
+    duplicates: int = 0
+    late: int = 0
+    out_of_order: int = 0
+    seconds: float = 0.0
+    last_offsets: dict[TopicPartitionKey, int] = field(default_factory=dict)  # acknowledged
+
+    @property
+    def messages_per_second(self) -> float:
+        """Messages produced per second of wall time."""
+        return self.produced / self.seconds if self.seconds else 0.0
+
+    def summary(self) -> str:
+        """Returns a few lines for a person: totals, then counts per type, topic and code."""
+        lines = [
+            f"produced {self.produced} messages ({self.bytes / 1e6:.1f} MB) in "
+            f"{self.seconds:.1f} s, {self.messages_per_second:,.0f}/s, seed {self.seed}",
+            f"  faults: {self.duplicates} duplicates, {self.late} late, "
+            f"{self.out_of_order} out of order, {sum(self.malformed.values())} malformed",
+        ]
+        sections = {"types": self.by_type, "topics": self.by_topic, "malformed": self.malformed}
+        for title, counts in sections.items():
+            if counts:
+                pairs = ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
+                lines.append(f"  {title}: {pairs}")
+        return "\n".join(lines)
+
+
+class _Deliveries:
+    """Delivery reports: the last acknowledged offset per partition, and the first failure."""
+
+    def __init__(self) -> None:
+        self.last_offsets: dict[TopicPartitionKey, int] = {}
+        self.failed = 0
+        self.first_error: str | None = None
+
+    def __call__(self, err: KafkaError | None, msg: Message) -> None:
+        if err is not None:
+            self.failed += 1
+            if self.first_error is None:
+                self.first_error = f"{msg.topic()}/{msg.partition()}: {err.str()}"
+            return
+        topic, partition, offset = kafka.position(msg)
+        key = (topic, partition)
+        if offset > self.last_offsets.get(key, -1):
+            self.last_offsets[key] = offset
+
+
+def simulate(
+    settings: Settings,
+    options: SimulationOptions,
+    *,
+    progress: bool | None = None,
+    stop_event: threading.Event | None = None,
+) -> SimulationStats:
+    """Returns the stats of the simulated traffic, produced to the settings' topics and flushed.
+
+    Args:
+        progress: show a progress bar (None = when `options.count` > 0 and stderr is a TTY).
+        stop_event: set it to stop early (what was produced is still flushed).
+
+    Raises:
+        BrokerUnavailable: the broker is unreachable, a topic is missing, or a message was not
+            delivered.
+    """
+    topics = tuple(settings.topics)
+    kafka.require_topics(settings, sorted({topic_for(t, topics) for t in REGISTRY}))
+    seed = options.seed if options.seed is not None else random.SystemRandom().getrandbits(32)
+    stats = SimulationStats(seed=seed)
+    deliveries = _Deliveries()
+    # room for the too_large messages, which must exceed what the ingester accepts
+    max_bytes = max(1_000_000, settings.max_message_bytes + 65_536)
+    producer = Producer(
+        kafka.client_config(settings, {**PRODUCER_DEFAULTS, "message.max.bytes": max_bytes})
+    )
+    show = progress if progress is not None else options.count > 0 and sys.stderr.isatty()
+    bar = _progress_bar(options.count) if show and options.count > 0 else None
+    stream = messages(
+        options, seed=seed, topics=topics, max_message_bytes=settings.max_message_bytes
+    )
+    started = time.monotonic()
+    try:
+        for message in stream:
+            if options.count and stats.produced >= options.count:
+                break
+            if stop_event is not None and stop_event.is_set():
+                break
+            if options.rate:
+                ahead = started + stats.produced / options.rate - time.monotonic()
+                if ahead > 0:
+                    time.sleep(ahead)
+            _produce(producer, message, deliveries)
+            _count(stats, message)
+            if stats.produced % 1000 == 0:
+                producer.poll(0)  # serve delivery reports
+                if bar is not None:
+                    bar.update(1000)
+    finally:
+        remaining = producer.flush(_FLUSH_TIMEOUT_S)
+        if bar is not None:
+            bar.update(stats.produced % 1000)
+            bar.close()
+    stats.seconds = time.monotonic() - started
+    stats.last_offsets = dict(deliveries.last_offsets)
+    if remaining:
+        raise BrokerUnavailable(
+            f"{remaining} messages were still undelivered after {_FLUSH_TIMEOUT_S:g} s "
+            f"(Kafka at {settings.kafka_bootstrap})"
+        )
+    if deliveries.failed:
+        raise BrokerUnavailable(
+            f"{deliveries.failed} of {stats.produced} messages were not delivered; first: "
+            f"{deliveries.first_error}"
+        )
+    log.info("simulation done: %s", stats.summary().replace("\n", ";"))
+    return stats
+
+
+def _produce(producer: Producer, message: OutMessage, on_delivery: _Deliveries) -> None:
+    while True:
+        try:
+            producer.produce(message.topic, message.value, message.key, on_delivery=on_delivery)
+            return
+        except BufferError:  # the local queue is full: let librdkafka send some
+            producer.poll(0.05)
+
+
+def _count(stats: SimulationStats, message: OutMessage) -> None:
+    stats.produced += 1
+    stats.bytes += len(message.value)
+    stats.by_topic[message.topic] += 1
+    if message.event_type is None:
+        stats.malformed[message.rejection or "unknown"] += 1
+        return
+    stats.by_type[message.event_type] += 1
+    stats.duplicates += message.duplicate
+    stats.late += message.late and not message.duplicate
+    stats.out_of_order += message.reordered
+
+
+def _progress_bar(total: int) -> tqdm[Any]:
+    return tqdm(total=total, unit="msg", unit_scale=True, file=sys.stderr, desc="simulate")

@@ -1,0 +1,169 @@
+"""`eventlake status`: how far bronze is behind Kafka, dead letters, and how fresh each table is.
+
+Lake facts come from the Delta log (txn versions, history), Kafka facts from the broker; when the
+broker is down the lake half is still reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import polars as pl
+
+from eventlake import lake
+from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS, TABLES
+from eventlake.errors import BrokerUnavailable
+from eventlake.settings import Settings
+from ingest import kafka, offsets
+from ingest.kafka import TopicPartitionKey
+
+_PROBE_PARTITIONS = 256  # broker down: look for txn versions of partitions 0..255
+
+
+@dataclass(frozen=True)
+class PartitionStatus:
+    """One topic-partition: the last offset in bronze/events, Kafka's end, the lag between."""
+
+    topic: str
+    partition: int
+    bronze_offset: int | None  # None: bronze holds nothing of it
+    kafka_end: int | None  # None: the broker is down
+
+    @property
+    def lag(self) -> int | None:
+        """Messages in Kafka not yet in bronze (None when unknown)."""
+        if self.kafka_end is None:
+            return None
+        done = -1 if self.bronze_offset is None else self.bronze_offset
+        return max(0, self.kafka_end - done - 1)
+
+
+@dataclass(frozen=True)
+class TableStatus:
+    """One Delta table of the catalog that exists: its version and last commit."""
+
+    name: str
+    version: int
+    last_commit: datetime
+
+
+@dataclass(frozen=True)
+class Status:
+    """Everything `eventlake status` prints."""
+
+    bootstrap: str
+    lake_root: str
+    broker_error: str | None  # None: the broker answered
+    partitions: list[PartitionStatus]
+    dead_letters: dict[str, int] = field(default_factory=dict)  # error code -> rows
+    tables: list[TableStatus] = field(default_factory=list)
+
+
+def collect(settings: Settings) -> Status:
+    """Returns the status of the settings' topics and lake (never raises for a down broker)."""
+    broker_error = None
+    ends: dict[TopicPartitionKey, int] = {}
+    try:
+        partition_counts = kafka.list_topics(settings)
+        keys = [(t, p) for t in settings.topics for p in range(partition_counts.get(t, 0))]
+        ends = kafka.end_offsets(settings, keys)
+    except BrokerUnavailable as err:
+        broker_error = str(err)
+        keys = [(t, p) for t in settings.topics for p in range(_PROBE_PARTITIONS)]
+    done = offsets.txn_versions(settings, BRONZE_EVENTS, keys)
+    partitions = [
+        PartitionStatus(
+            t, p, None if done[(t, p)] == offsets.NONE else done[(t, p)], ends.get((t, p))
+        )
+        for t, p in keys
+        if broker_error is None or done[(t, p)] != offsets.NONE
+    ]
+    return Status(
+        bootstrap=settings.kafka_bootstrap,
+        lake_root=settings.lake_root,
+        broker_error=broker_error,
+        partitions=partitions,
+        dead_letters=_dead_letters_by_code(settings),
+        tables=_tables(settings),
+    )
+
+
+def _dead_letters_by_code(settings: Settings) -> dict[str, int]:
+    counts = (
+        lake.scan(settings, BRONZE_DEAD_LETTERS)
+        .group_by("error_code")
+        .agg(pl.len().alias("rows"))
+        .sort("error_code")
+        .collect()
+    )
+    return dict(counts.iter_rows())
+
+
+def _tables(settings: Settings) -> list[TableStatus]:
+    found = []
+    for spec in TABLES:
+        table = lake.open_table(settings, spec)
+        if table is None:
+            continue
+        (last,) = table.history(limit=1)
+        moment = datetime.fromtimestamp(last["timestamp"] / 1000, UTC)
+        found.append(TableStatus(spec.name, table.version(), moment))
+    return found
+
+
+def render(status: Status, *, now: datetime | None = None) -> str:
+    """Returns the status as aligned plain-text tables."""
+    now = now or datetime.now(UTC)
+    broker = "up" if status.broker_error is None else f"DOWN ({status.broker_error})"
+    lines = [f"broker  {status.bootstrap}: {broker}", f"lake    {status.lake_root}", ""]
+    rows = [
+        (f"{p.topic}/{p.partition}", _show(p.bronze_offset), _show(p.kafka_end), _show(p.lag))
+        for p in status.partitions
+    ]
+    if rows:
+        lags = [p.lag for p in status.partitions]
+        total = "-" if any(lag is None for lag in lags) else str(sum(lag or 0 for lag in lags))
+        rows.append(("total", "", "", total))
+        lines += _table(("partition", "bronze offset", "kafka end", "lag"), rows, right=(1, 2, 3))
+    else:
+        lines.append("no partitions: nothing ingested yet and the broker is unreachable")
+    dead = ", ".join(f"{code}={n}" for code, n in status.dead_letters.items()) or "none"
+    lines += ["", f"dead letters: {dead}", ""]
+    if status.tables:
+        table_rows = [
+            (t.name, str(t.version), t.last_commit.strftime("%Y-%m-%d %H:%M:%SZ"),
+             _age((now - t.last_commit).total_seconds()))
+            for t in status.tables
+        ]  # fmt: skip
+        lines += _table(("table", "version", "last commit", "age"), table_rows, right=(1, 3))
+    else:
+        lines.append("no tables yet (run `eventlake ingest`)")
+    return "\n".join(lines)
+
+
+def _show(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
+def _age(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit}"
+    return f"{seconds:.0f}s"
+
+
+def _table(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], *, right: Sequence[int] = ()
+) -> list[str]:
+    widths = [max(len(str(r[i])) for r in (headers, *rows)) for i in range(len(headers))]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    return [line(headers), *(line(r) for r in rows)]

@@ -1,0 +1,46 @@
+"""The Dagster entry point: `defs`, built once from the EVENTLAKE_* environment.
+
+Loaded by `dagster dev -w workspace.yaml` (module `orchestration.definitions`, attribute `defs`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import dagster as dg
+
+from assets.day_range import LAKE_RESOURCE_KEY
+from assets.silver import BRONZE_EVENTS_SOURCE
+from eventlake.settings import Settings
+from orchestration.jobs import day_assets, followup_job, ingested_days_job
+from orchestration.partitions import daily_partitions
+from orchestration.resources import LakeResource
+from orchestration.schedules import nightly_reconcile_schedule
+from orchestration.sensors import bronze_commits_sensor, silver_followups_sensor
+
+
+def build_definitions(settings: Settings, env: Mapping[str, str] | None = None) -> dg.Definitions:
+    """Returns every asset, job, sensor, schedule and resource for the lake in `settings`.
+
+    Args:
+        settings: the settings built at the entry point.
+        env: the environment they came from (its EVENTLAKE_* lake variables are bound as
+            EnvVars); None binds the settings' values as literals.
+    """
+    partitions_def = daily_partitions(settings)
+    ingested = ingested_days_job(partitions_def)
+    followups = followup_job(partitions_def)
+    return dg.Definitions(
+        assets=[BRONZE_EVENTS_SOURCE, *day_assets(partitions_def)],
+        jobs=[ingested, followups],
+        sensors=[
+            bronze_commits_sensor(partitions_def, ingested),
+            silver_followups_sensor(partitions_def, followups),
+        ],
+        schedules=[nightly_reconcile_schedule(partitions_def, ingested)],
+        resources={LAKE_RESOURCE_KEY: LakeResource.from_settings(settings, env)},
+    )
+
+
+defs = build_definitions(Settings.from_env(), os.environ)

@@ -1,0 +1,54 @@
+"""The day partitions every day-partitioned asset shares, and grouping days into runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+
+import dagster as dg
+
+from eventlake.settings import Settings
+
+PARTITION_FORMAT = "%Y-%m-%d"  # a partition key is the ISO day
+
+
+def daily_partitions(settings: Settings) -> dg.DailyPartitionsDefinition:
+    """Returns UTC day partitions from the settings' start date up to and including today.
+
+    `end_offset=1` makes today a partition like any other: its figures are partial until
+    the day ends.
+    """
+    return dg.DailyPartitionsDefinition(
+        start_date=settings.start_date.isoformat(),
+        end_offset=1,
+        timezone="UTC",
+        fmt=PARTITION_FORMAT,
+    )
+
+
+def partition_span(
+    partitions_def: dg.DailyPartitionsDefinition, now: datetime
+) -> tuple[date, date] | None:
+    """Returns the first and last day that are partitions at `now`, or None if there are none."""
+    first = partitions_def.start.date()
+    last = now.astimezone(UTC).date() + timedelta(days=partitions_def.end_offset - 1)
+    return (first, last) if first <= last else None
+
+
+def day_ranges(days: Iterable[date]) -> list[tuple[date, date]]:
+    """Returns `days` grouped into maximal runs of consecutive days, as (first, last) pairs."""
+    ranges: list[tuple[date, date]] = []
+    for day in sorted(set(days)):
+        if ranges and day == ranges[-1][1] + timedelta(days=1):
+            ranges[-1] = (ranges[-1][0], day)
+        else:
+            ranges.append((day, day))
+    return ranges
+
+
+def range_tags(first: date, last: date) -> dict[str, str]:
+    """Returns the run tags that make a run cover the partition range [first, last]."""
+    return {
+        "dagster/asset_partition_range_start": first.strftime(PARTITION_FORMAT),
+        "dagster/asset_partition_range_end": last.strftime(PARTITION_FORMAT),
+    }

@@ -1,0 +1,39 @@
+"""Schedules: the nightly reconciliation of the day that just ended."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import dagster as dg
+
+from orchestration.partitions import range_tags
+
+RECONCILE_CRON = "30 0 * * *"  # 00:30 UTC: yesterday is complete (bar events more than 30 min late)
+
+
+def nightly_reconcile_schedule(
+    partitions_def: dg.DailyPartitionsDefinition, job: dg.UnresolvedAssetJobDefinition
+) -> dg.ScheduleDefinition:
+    """Returns the schedule that rebuilds yesterday (UTC) with `job` every night.
+
+    The sensors only run days that received events; this gives every closed day (even a
+    quiet one) its final figures once, and its success triggers the usual follow-ups.
+    """
+
+    @dg.schedule(
+        name="nightly_reconcile",
+        cron_schedule=RECONCILE_CRON,
+        job=job,
+        execution_timezone="UTC",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description="Rebuilds silver and gold for yesterday (UTC) once it is over.",
+    )
+    def nightly_reconcile(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+        yesterday = (context.scheduled_execution_time - timedelta(days=1)).date()
+        if yesterday < partitions_def.start.date():
+            return dg.SkipReason(f"{yesterday} is before the first partition")
+        return dg.RunRequest(
+            run_key=f"reconcile:{yesterday.isoformat()}", tags=range_tags(yesterday, yesterday)
+        )
+
+    return nightly_reconcile

@@ -1,0 +1,89 @@
+"""Helpers of the ingest tests: produce raw messages, and check bronze against Kafka's offsets."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterable, Mapping
+
+import polars as pl
+from confluent_kafka import Producer
+
+from eventlake import lake
+from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS
+from eventlake.settings import Settings
+from ingest import kafka
+from ingest.kafka import TopicPartitionKey
+
+OFFSET_COLUMNS = ["kafka_topic", "kafka_partition", "kafka_offset"]
+
+
+def free_port() -> int:
+    """Returns a TCP port nobody listens on (right now)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def produce(
+    settings: Settings,
+    messages: Iterable[tuple[str, bytes | None, bytes | None]],
+    *,
+    partition: int | None = None,
+) -> dict[TopicPartitionKey, list[int]]:
+    """Returns the offsets each partition gave the (topic, key, value) messages, in order.
+
+    Lingers so that the broker receives batches of several messages (the case where
+    ListOffsets(latest) is wrong on this broker).
+    """
+    config = {"linger.ms": 20, "enable.idempotence": True, "message.max.bytes": 4_000_000}
+    producer = Producer(kafka.client_config(settings, config))
+    offsets: dict[TopicPartitionKey, list[int]] = {}
+    errors: list[str] = []
+
+    def delivered(err, msg) -> None:  # type: ignore[no-untyped-def]
+        if err is not None:
+            errors.append(err.str())
+        else:
+            offsets.setdefault((msg.topic(), msg.partition()), []).append(msg.offset())
+
+    for topic, key, value in messages:
+        extra = {} if partition is None else {"partition": partition}
+        producer.produce(topic, value, key, on_delivery=delivered, **extra)
+    assert producer.flush(30) == 0
+    assert errors == []
+    return offsets
+
+
+def true_ends(settings: Settings) -> dict[TopicPartitionKey, int]:
+    """Returns the end offset of every partition of the settings' topics."""
+    topics = kafka.require_topics(settings, settings.topics)
+    return kafka.end_offsets(settings, kafka.partitions_of(topics))
+
+
+def bronze_offsets(settings: Settings) -> pl.DataFrame:
+    """Returns (topic, partition, offset, table) of every row of bronze/events and dead letters."""
+    return pl.concat(
+        [
+            lake.scan(settings, BRONZE_EVENTS)
+            .select(OFFSET_COLUMNS)
+            .with_columns(table=pl.lit("events"))
+            .collect(),
+            lake.scan(settings, BRONZE_DEAD_LETTERS)
+            .select(OFFSET_COLUMNS)
+            .with_columns(table=pl.lit("dead_letters"))
+            .collect(),
+        ]
+    )
+
+
+def assert_exactly_once(settings: Settings, ends: Mapping[TopicPartitionKey, int]) -> pl.DataFrame:
+    """Asserts every offset below `ends` is in bronze exactly once; returns the offsets found."""
+    found = bronze_offsets(settings)
+    duplicated = found.filter(pl.struct(OFFSET_COLUMNS).is_duplicated())
+    assert duplicated.height == 0, f"offsets written twice:\n{duplicated.sort(OFFSET_COLUMNS)}"
+    expected = {(t, p, o) for (t, p), end in ends.items() for o in range(end)}
+    got = set(found.select(OFFSET_COLUMNS).iter_rows())
+    assert got - expected == set(), "offsets in bronze that Kafka does not have"
+    missing = sorted(expected - got)
+    assert missing == [], f"{len(missing)} offsets missing from bronze, first: {missing[:5]}"
+    return found
