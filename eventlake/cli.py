@@ -12,7 +12,7 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from eventlake import __version__
 from eventlake.errors import ConfigError, EventlakeError
@@ -23,9 +23,16 @@ from eventlake.settings import Settings
 COMMAND_MODULES = ("ingest.commands", "orchestration.commands", "eventlake.stack")
 
 
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr, with exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def settings_parent() -> argparse.ArgumentParser:
     """Returns the parser of the flags every subcommand shares (they override EVENTLAKE_*)."""
-    parent = argparse.ArgumentParser(add_help=False)
+    parent = Parser(add_help=False)
     group = parent.add_argument_group("settings (override the EVENTLAKE_* environment)")
     group.add_argument("--lake-root", metavar="PATH", help="lake root (EVENTLAKE_LAKE_ROOT)")
     group.add_argument(
@@ -42,7 +49,7 @@ def settings_parent() -> argparse.ArgumentParser:
 
 def build_parser() -> argparse.ArgumentParser:
     """Returns the full `eventlake` parser with every part's subcommands."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="eventlake",
         description="Event-sourced analytics: Kafka -> Delta event log -> Dagster read models "
         "-> Streamlit dashboard.",

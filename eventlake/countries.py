@@ -20,5 +20,5 @@ ISO_3166_ALPHA2: frozenset[str] = frozenset(
     ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO
     TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI
     VN VU WF WS YE YT ZA ZM ZW
-    """.split()  # noqa: SIM905 (a block of codes reads better than 249 literals)
+    """.split()
 )

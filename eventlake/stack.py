@@ -121,73 +121,24 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)  # also when started with SIGINT ignored (nohup, &)
     try:
         _check(subprocess.run([*el, "broker", "start", "--state-dir", str(state)], env=env))
         print(f"seeding {args.history_events} events over {args.history_days} days of history…")
-        _check(
-            subprocess.run(
-                [
-                    *el,
-                    "simulate",
-                    "--count",
-                    str(args.history_events),
-                    "--days",
-                    str(args.history_days),
-                    "--seed",
-                    "1",
-                ],
-                env=env,
-            )
-        )
+        faults = "--duplicates 0.005 --late 0.002 --out-of-order 0.01 --malformed 0.001".split()
+        history = ["--count", str(args.history_events), "--days", str(args.history_days)]
+        _check(subprocess.run([*el, "simulate", *history, *faults, "--seed", "1"], env=env))
         start = lambda name, cmd: children.append(_spawn(name, cmd, env, logs))  # noqa: E731
-        start(
-            "simulator",
-            [
-                *el,
-                "simulate",
-                "--count",
-                "0",
-                "--rate",
-                str(args.rate),
-                "--seed",
-                "2",
-                "--no-progress",
-            ],
-        )
+        steady = ["--count", "0", "--rate", str(args.rate), "--seed", "2", "--no-progress"]
+        start("simulator", [*el, "simulate", *steady, *faults])
         start("ingester", [*el, "ingest"])
-        start(
-            "dagster",
-            [
-                sys.executable,
-                "-m",
-                "dagster",
-                "dev",
-                "-w",
-                str(workspace),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(args.dagster_port),
-            ],
-        )
-        start(
-            "dashboard",
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                _dashboard_app(),
-                "--server.address",
-                "127.0.0.1",
-                "--server.port",
-                str(args.dashboard_port),
-                "--server.headless",
-                "true",
-                "--browser.gatherUsageStats",
-                "false",
-            ],
-        )
+        start("dagster", [sys.executable, "-m", "dagster", "dev", "-w", str(workspace),
+                          *f"-h 127.0.0.1 -p {args.dagster_port}".split()])  # fmt: skip
+        start("dashboard", [sys.executable, "-m", "streamlit", "run", _dashboard_app(),
+                            "--server.address", "127.0.0.1",
+                            "--server.port", str(args.dashboard_port),
+                            "--server.headless", "true",
+                            "--browser.gatherUsageStats", "false"])  # fmt: skip
         print(
             "\neventlake is up:\n"
             f"  dashboard  http://127.0.0.1:{args.dashboard_port}\n"

@@ -155,7 +155,7 @@ def simulate(
             f"{deliveries.failed} of {stats.produced} messages were not delivered; first: "
             f"{deliveries.first_error}"
         )
-    log.info("simulation done: %s", stats.summary().replace("\n", ";"))
+    log.debug("simulation done: %s", stats.summary().replace("\n", ";"))
     return stats
 
 
