@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import msgspec
 
@@ -25,16 +25,7 @@ RejectionCode = Literal[
     "payload_invalid",
     "too_large",
 ]
-REJECTION_CODES: tuple[RejectionCode, ...] = (
-    "not_json",
-    "not_an_object",
-    "missing_field",
-    "invalid_field",
-    "timestamp_out_of_range",
-    "unknown_schema_version",
-    "payload_invalid",
-    "too_large",
-)
+REJECTION_CODES: tuple[RejectionCode, ...] = get_args(RejectionCode)
 REQUIRED_FIELDS = ("event_id", "event_type", "aggregate_id", "timestamp", "payload")
 KNOWN_FIELDS = frozenset((*REQUIRED_FIELDS, "schema_version", "metadata"))
 

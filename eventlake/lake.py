@@ -147,18 +147,3 @@ def replace_days(
             f"{spec.name}: replacing {first}..{last} failed: {_first_line(err)}"
         ) from err
     return table.version()
-
-
-def replace_all(settings: Settings, spec: TableSpec, frame: pl.DataFrame) -> int:
-    """Replaces the whole table with `frame` in one commit; returns the version."""
-    table = ensure_table(settings, spec)
-    try:
-        write_deltalake(
-            table,
-            _conform(spec, frame),
-            mode="overwrite",
-            partition_by=list(spec.partition_by) or None,
-        )
-    except (DeltaError, OSError) as err:
-        raise LakeError(f"{spec.name}: overwrite failed: {_first_line(err)}") from err
-    return table.version()

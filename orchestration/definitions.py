@@ -16,7 +16,7 @@ from eventlake.settings import Settings
 from orchestration.jobs import day_assets, followup_job, ingested_days_job
 from orchestration.partitions import daily_partitions
 from orchestration.resources import LakeResource
-from orchestration.schedules import nightly_reconcile_schedule
+from orchestration.schedules import close_day_schedule
 from orchestration.sensors import bronze_commits_sensor, silver_followups_sensor
 
 
@@ -38,7 +38,7 @@ def build_definitions(settings: Settings, env: Mapping[str, str] | None = None) 
             bronze_commits_sensor(partitions_def, ingested),
             silver_followups_sensor(partitions_def, followups),
         ],
-        schedules=[nightly_reconcile_schedule(partitions_def, ingested)],
+        schedules=[close_day_schedule(partitions_def, ingested)],
         resources={LAKE_RESOURCE_KEY: LakeResource.from_settings(settings, env)},
     )
 

@@ -67,7 +67,7 @@ def plan_followups(
         reading: per follow-up table name, the days reading the run's silver days.
         first: the first day partition.
         last: the last day partition now (later days are no partitions yet; the first run
-            that covers one, the sensor's or the nightly reconciliation's, reads the whole log).
+            that covers one, the sensor's or the nightly close of yesterday, reads the whole log).
 
     Days the run itself materialized for a table are left out: the run wrote them after
     silver (its dependency), so they are up to date.

@@ -36,7 +36,7 @@ def ingested_days_job(partitions_def: dg.PartitionsDefinition) -> dg.UnresolvedA
         selection=dg.AssetSelection.assets(*(asset_key(t) for t in DAY_TABLES)),
         partitions_def=partitions_def,
         description="Silver and every day-partitioned gold table for a range of days "
-        "(the days new bronze commits touched, or the nightly reconciliation).",
+        "(the days new bronze commits touched, or the nightly close of yesterday).",
     )
 
 

@@ -1,4 +1,4 @@
-"""Schedules: the nightly reconciliation of the day that just ended."""
+"""Schedules: every night, the day that just ended is rebuilt once it is complete."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import dagster as dg
 
 from orchestration.partitions import range_tags
 
-RECONCILE_CRON = "30 0 * * *"  # 00:30 UTC: yesterday is complete (bar events more than 30 min late)
+CLOSE_DAY_CRON = "30 0 * * *"  # 00:30 UTC: yesterday is complete (bar events more than 30 min late)
 
 
-def nightly_reconcile_schedule(
+def close_day_schedule(
     partitions_def: dg.DailyPartitionsDefinition, job: dg.UnresolvedAssetJobDefinition
 ) -> dg.ScheduleDefinition:
     """Returns the schedule that rebuilds yesterday (UTC) with `job` every night.
@@ -21,19 +21,19 @@ def nightly_reconcile_schedule(
     """
 
     @dg.schedule(
-        name="nightly_reconcile",
-        cron_schedule=RECONCILE_CRON,
+        name="close_yesterday",
+        cron_schedule=CLOSE_DAY_CRON,
         job=job,
         execution_timezone="UTC",
         default_status=dg.DefaultScheduleStatus.RUNNING,
         description="Rebuilds silver and gold for yesterday (UTC) once it is over.",
     )
-    def nightly_reconcile(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+    def close_yesterday(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
         yesterday = (context.scheduled_execution_time - timedelta(days=1)).date()
         if yesterday < partitions_def.start.date():
             return dg.SkipReason(f"{yesterday} is before the first partition")
         return dg.RunRequest(
-            run_key=f"reconcile:{yesterday.isoformat()}", tags=range_tags(yesterday, yesterday)
+            run_key=f"close-day:{yesterday.isoformat()}", tags=range_tags(yesterday, yesterday)
         )
 
-    return nightly_reconcile
+    return close_yesterday

@@ -7,7 +7,7 @@ the `bronze_commits` sensor runs each contiguous range of touched days once per 
 version (the version is in the run key: a day that ran before runs again when it changes).
 Windows: once such a run succeeds, `silver_followups` requests DAU-only runs for the 29 days
 after its range and revenue-only runs for days sharing an order_id with it; it acts on runs
-of any job that materialized silver (sensor runs, UI backfills, the nightly reconciliation),
+of any job that materialized silver (sensor runs, UI backfills, the nightly close of yesterday),
 and its own runs rewrite no silver, so they end the chain.
 """
 

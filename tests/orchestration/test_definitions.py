@@ -89,8 +89,8 @@ def test_workspace_yaml_loads_with_the_dagster_cli(tmp_path: Path, settings: Set
     assert "All code locations passed validation" in done.stderr + done.stdout
 
 
-def test_nightly_reconcile_rebuilds_yesterday(settings: Settings) -> None:
-    schedule = build_definitions(settings).resolve_schedule_def("nightly_reconcile")
+def test_close_yesterday_rebuilds_yesterday(settings: Settings) -> None:
+    schedule = build_definitions(settings).resolve_schedule_def("close_yesterday")
     at = datetime(2025, 3, 2, 0, 30, tzinfo=UTC)
     with dg.build_schedule_context(scheduled_execution_time=at) as context:
         (request,) = schedule.evaluate_tick(context).run_requests
