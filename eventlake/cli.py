@@ -20,7 +20,12 @@ from eventlake.settings import Settings
 
 # Each module defines `register(subparsers, parent)`; every parser it adds sets
 # `handler=callable(args, settings) -> int`.
-COMMAND_MODULES = ("ingest.commands", "orchestration.commands", "eventlake.stack")
+COMMAND_MODULES = (
+    "ingest.commands",
+    "orchestration.commands",
+    "eventlake.table_commands",
+    "eventlake.stack",
+)
 
 
 class Parser(argparse.ArgumentParser):

@@ -7,7 +7,7 @@ the same code runs on a local folder or object storage.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 
 import polars as pl
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
@@ -72,13 +72,22 @@ def ensure_table(settings: Settings, spec: TableSpec) -> DeltaTable:
         ) from err
 
 
-def scan(settings: Settings, spec: TableSpec, *, version: int | None = None) -> pl.LazyFrame:
-    """Returns a lazy scan of the table (an empty frame of its schema if it does not exist)."""
+def scan(
+    settings: Settings, spec: TableSpec, *, version: int | datetime | None = None
+) -> pl.LazyFrame:
+    """Returns a lazy scan of the table (an empty frame of its schema if it does not exist).
+
+    Args:
+        version: read the table as of this Delta version, or as of this moment (time travel).
+    """
     table = open_table(settings, spec)
     if table is None:
         return spec.empty().lazy()
     if version is not None:
-        table.load_as_version(version)
+        try:
+            table.load_as_version(version)
+        except (DeltaError, OSError, ValueError) as err:
+            raise LakeError(f"{spec.name}: no version {version}: {_first_line(err)}") from err
     return pl.scan_delta(table)
 
 
