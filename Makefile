@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint fmt bench clean
+.PHONY: demo test lint fmt bench bench-projections bench-dashboard bench-ingest clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,7 @@ demo: $(STAMP)
 
 ## test: create the venv, install, and run the whole suite
 test: $(STAMP)
-	bash scripts/system-deps.sh
+	bash scripts/system-deps.sh chromium fonts-noto-color-emoji
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
@@ -30,6 +30,18 @@ lint: $(STAMP)
 fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+## bench-projections: silver + every gold table for 10M events over 90 days, beside DuckDB
+bench-projections: $(STAMP)
+	$(BIN)/python -m bench.projections
+
+## bench-dashboard: every page's queries at 10M events (cold and warm), beside SPEC's 300 ms
+bench-dashboard: $(STAMP)
+	$(BIN)/python -m bench.dashboard
+
+## bench-ingest: 2M events through one ingester beside the raw consume rate; latency; peak RSS
+bench-ingest: $(STAMP)
+	$(BIN)/python -m bench.ingest
 
 clean:
 	rm -rf $(VENV) lakehouse .eventlake .dagster_home

@@ -8,6 +8,7 @@ projection and replaces exactly those days in its Delta table.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -21,6 +22,10 @@ from eventlake.settings import Settings
 # `backfill_policy` is flagged beta in Dagster 1.13; the single-run policy is what range runs
 # rely on, and the tests exercise it, so the warning on every definitions load is noise.
 warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*backfill_policy.*")
+# Likewise for the mapping that lets today's partition read "tomorrow" (not a partition yet).
+warnings.filterwarnings(
+    "ignore", category=dg.BetaWarning, message=".*allow_nonexistent_upstream_partitions.*"
+)
 
 LAKE_RESOURCE_KEY = "lake"  # bound to orchestration.resources.LakeResource
 DAY_RANGE_KINDS = {"polars", "delta"}
@@ -52,6 +57,7 @@ def write_days(
     frame: pl.DataFrame,
     first: date,
     last: date,
+    checks: Sequence[dg.AssetCheckResult] = (),
     **extra: int | str,
 ) -> dg.MaterializeResult:
     """Returns the materialization of `frame` written as the whole content of days [first, last].
@@ -60,22 +66,86 @@ def write_days(
     partition of the range: the run's row count, its days and the table's new Delta version,
     plus `extra` entries (for example the Delta version of the input that was read).
     """
-    version = lake.replace_days(settings, spec, frame, first, last)
-    metadata: dict[str, Any] = {
-        "rows": dg.MetadataValue.int(frame.height),
+    lake.replace_days(settings, spec, frame, first, last)
+    return day_result(settings, spec, frame.height, first, last, checks, **extra)
+
+
+def day_result(
+    settings: Settings,
+    spec: TableSpec,
+    rows: int,
+    first: date,
+    last: date,
+    checks: Sequence[dg.AssetCheckResult] = (),
+    **extra: int | str,
+) -> dg.MaterializeResult:
+    """Returns the materialization (metadata, check results) of a table whose days
+    [first, last] were written."""
+    return dg.MaterializeResult(
+        metadata=day_metadata(settings, spec, rows, first, last, **extra),
+        check_results=list(checks),
+    )
+
+
+def day_metadata(
+    settings: Settings, spec: TableSpec, rows: int, first: date, last: date, **extra: int | str
+) -> dict[str, Any]:
+    """Returns the metadata of one written table: rows, day range, Delta version, location."""
+    table = lake.open_table(settings, spec)
+    return {
+        "rows": dg.MetadataValue.int(rows),
         "first_day": first.isoformat(),
         "last_day": last.isoformat(),
         "days": dg.MetadataValue.int((last - first).days + 1),
-        "delta_version": dg.MetadataValue.int(version),
+        "delta_version": dg.MetadataValue.int(table.version() if table is not None else -1),
         "table_uri": dg.MetadataValue.path(lake.table_uri(settings, spec)),
         **extra,
     }
-    return dg.MaterializeResult(metadata=metadata)
 
 
-def day_asset_spec_kwargs(spec: TableSpec) -> dict[str, Any]:
-    """Returns the @asset keyword arguments every day-partitioned table shares."""
-    return {
+def late_aware_eager() -> dg.AutomationCondition:
+    """Returns the automation condition of every asset downstream of silver/events.
+
+    `AutomationCondition.eager()` looks at the latest time partition only, waits while any
+    dependency partition is missing (quiet days before the data starts would block a 30-day
+    window forever) and requests partitions that newly go missing. This one requests ANY
+    partition as soon as a dependency partition it maps to (through the partition mappings:
+    the 30 days after a day for MAU, the day before for the funnel, ...) was updated after it
+    was last requested or materialized, once no dependency is in progress, and never while a
+    dependency's blocking check failed: a late event re-materializes exactly the partitions
+    whose windows include it.
+    """
+    failed_blocking_check = dg.AutomationCondition.any_checks_match(
+        dg.AutomationCondition.check_failed(), blocking_only=True
+    )
+    return (
+        dg.AutomationCondition.any_deps_updated().since_last_handled()
+        & ~dg.AutomationCondition.any_deps_in_progress()
+        & ~dg.AutomationCondition.in_progress()
+        & ~dg.AutomationCondition.any_deps_match(failed_blocking_check)
+    ).with_label("eager_on_any_partition")
+
+
+def window(start_offset: int, end_offset: int = 0) -> dg.TimeWindowPartitionMapping:
+    """Returns the mapping of a day to the days [D + start_offset, D + end_offset] upstream.
+
+    Days after the last partition (tomorrow, for today's partition) are allowed to be missing.
+    """
+    return dg.TimeWindowPartitionMapping(
+        start_offset=start_offset,
+        end_offset=end_offset,
+        allow_nonexistent_upstream_partitions=end_offset > 0,
+    )
+
+
+def day_asset_spec_kwargs(spec: TableSpec, *, automated: bool = True) -> dict[str, Any]:
+    """Returns the @asset keyword arguments every day-partitioned table shares.
+
+    Args:
+        automated: give the asset the `late_aware_eager` automation condition (every asset
+            but silver/events, which the bronze-commit sensor drives).
+    """
+    kwargs: dict[str, Any] = {
         "key": spec.asset_key,
         "group_name": spec.layer,
         "description": spec.description,
@@ -83,6 +153,36 @@ def day_asset_spec_kwargs(spec: TableSpec) -> dict[str, Any]:
         "backfill_policy": dg.BackfillPolicy.single_run(),
         "required_resource_keys": {LAKE_RESOURCE_KEY},
         "retry_policy": RETRY_POLICY,
+        "metadata": {"table": spec.name, "dagster/column_schema": _columns(spec)},
+    }
+    if automated:
+        kwargs["automation_condition"] = late_aware_eager()
+    return kwargs
+
+
+def multi_day_asset_kwargs(partitions_def: dg.PartitionsDefinition | None) -> dict[str, Any]:
+    """Returns the @multi_asset keyword arguments of a multi-asset over day partitions (or none)."""
+    kwargs: dict[str, Any] = {
+        "required_resource_keys": {LAKE_RESOURCE_KEY},
+        "retry_policy": RETRY_POLICY,
+        "can_subset": False,
+    }
+    if partitions_def is not None:
+        kwargs["partitions_def"] = partitions_def
+        kwargs["backfill_policy"] = dg.BackfillPolicy.single_run()
+    return kwargs
+
+
+def whole_table_kwargs(spec: TableSpec) -> dict[str, Any]:
+    """Returns the @asset keyword arguments of an unpartitioned table rebuilt whole each run."""
+    return {
+        "key": spec.asset_key,
+        "group_name": spec.layer,
+        "description": spec.description,
+        "kinds": DAY_RANGE_KINDS,
+        "required_resource_keys": {LAKE_RESOURCE_KEY},
+        "retry_policy": RETRY_POLICY,
+        "automation_condition": late_aware_eager(),
         "metadata": {"table": spec.name, "dagster/column_schema": _columns(spec)},
     }
 

@@ -16,18 +16,25 @@ Cleaning is three steps, in this order:
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import dagster as dg
 import msgspec
 import polars as pl
 
-from assets.day_range import day_asset_spec_kwargs, lake_settings, run_days, write_days
+from assets import checks
+from assets.day_range import day_asset_spec_kwargs, day_result, lake_settings, run_days
 from eventlake import lake
 from eventlake.catalog import BRONZE_EVENTS, SILVER_EVENTS
 from eventlake.envelope import to_json
 from eventlake.registry import REGISTRY, upcast
+from eventlake.settings import Settings
 
 WINNER_ORDER = ("ingested_at", "kafka_topic", "kafka_partition", "kafka_offset")
 INGEST_POSITION = ("event_id", *WINNER_ORDER)  # identifies one bronze row (one Kafka message)
+CHUNK_DAYS = 10  # days cleaned and written at a time in a long range run (bounds memory)
+# A 64-bit hash of the event id: 8 bytes per row to compare ids across the whole log.
+_id_hash = pl.col("event_id").hash(seed=0x5EED)
 
 BRONZE_EVENTS_SOURCE = dg.AssetSpec(
     key=BRONZE_EVENTS.asset_key,
@@ -49,37 +56,27 @@ def registered_versions() -> pl.LazyFrame:
     return pl.LazyFrame(rows, schema=schema, orient="row")
 
 
-def first_ingested_copies(bronze: pl.LazyFrame, event_ids: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per event_id of `event_ids`: the ingest position of its earliest copy in `bronze`.
+def losing_copies(copies: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per bronze row (ingest position) that is not the earliest-ingested copy of its id.
 
-    Cost: this reads the five position columns of every bronze row (a hash semi-join narrows
-    them to the wanted ids before sorting). At tens of millions of events that is the price
-    of each run; an event_id index table maintained by silver itself would make it
-    proportional to the day instead, when it matters.
+    Args:
+        copies: the ingest positions (INGEST_POSITION) of every bronze copy of some event ids.
     """
-    wanted = event_ids.select("event_id").unique()
     return (
-        bronze.select(INGEST_POSITION)
-        .join(wanted, on="event_id", how="semi")
-        .sort(WINNER_ORDER, nulls_last=True)
-        .unique("event_id", keep="first", maintain_order=True)
+        copies.select(INGEST_POSITION)
+        .sort(WINNER_ORDER, nulls_last=True, maintain_order=True)
+        .filter(~pl.col("event_id").is_first_distinct())
     )
 
 
-def silver_events(bronze_days: pl.LazyFrame, bronze_all: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per distinct event_id of a registered type whose winning copy is in `bronze_days`.
+def clean(bronze_rows: pl.LazyFrame, losers: pl.LazyFrame) -> pl.LazyFrame:
+    """The SILVER_EVENTS rows of `bronze_rows` minus the `losers` (positions of losing copies).
 
-    Args:
-        bronze_days: the bronze/events rows of the days to build (a subset of `bronze_all`).
-        bronze_all: all of bronze/events; only the event_id and ingest-position columns are read.
-
-    Returns:
-        The SILVER_EVENTS columns, payloads upcast to the latest version, sorted by
-        (event_date, event_time, event_id).
+    Keeps registered (type, version) pairs, upcasts payloads, lifts `user_id` and `session_id`;
+    sorted by (event_date, event_time, event_id).
     """
-    winners = first_ingested_copies(bronze_all, bronze_days)
     kept = (
-        bronze_days.join(winners, on=list(INGEST_POSITION), how="semi", nulls_equal=True)
+        bronze_rows.join(losers, on=list(INGEST_POSITION), how="anti", nulls_equal=True)
         # One Kafka message is written once, so a position names one row; guard anyway.
         .unique("event_id", keep="any")
         .filter(pl.col("registered"))
@@ -108,6 +105,62 @@ def silver_events(bronze_days: pl.LazyFrame, bronze_all: pl.LazyFrame) -> pl.Laz
     )
 
 
+def silver_events(bronze_days: pl.LazyFrame, bronze_all: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per distinct event_id of a registered type whose winning copy is in `bronze_days`.
+
+    Args:
+        bronze_days: the bronze/events rows of the days to build (a subset of `bronze_all`).
+        bronze_all: all of bronze/events; only the event_id and ingest-position columns are read.
+
+    Returns:
+        The SILVER_EVENTS columns, payloads upcast to the latest version, sorted by
+        (event_date, event_time, event_id).
+    """
+    wanted = bronze_days.select("event_id").unique()
+    copies = bronze_all.select(INGEST_POSITION).join(wanted, on="event_id", how="semi")
+    return clean(bronze_days, losing_copies(copies))
+
+
+def range_losers(bronze: pl.LazyFrame, first: date, last: date) -> pl.DataFrame:
+    """The ingest positions of the losing copies among the bronze rows of days [first, last].
+
+    The same answer as `losing_copies` over every copy of the range's ids, computed cheaply:
+    only ids that repeat inside the range, or that also occur outside it, can have a losing
+    copy, so only those ids' positions are sorted. Ids are first compared by a 64-bit hash
+    (8 bytes instead of a string per row); a hash shared by different ids only adds a
+    candidate, which the exact comparison of `losing_copies` then keeps.
+    """
+    in_range = pl.col("event_date").is_between(first, last)
+    hashes = bronze.filter(in_range).select(h=_id_hash).collect()
+    repeated = hashes.filter(pl.col("h").is_duplicated()).get_column("h").unique()
+    outside = (
+        bronze.filter(~in_range)
+        .select(*INGEST_POSITION, h=_id_hash)
+        .filter(pl.col("h").is_in(hashes.get_column("h").implode()))
+        .collect()
+    )
+    candidates = pl.concat([repeated, outside.get_column("h")]).unique()
+    if candidates.is_empty():
+        return pl.DataFrame(schema=outside.drop("h").schema)
+    inside = (
+        bronze.filter(in_range)
+        .select(*INGEST_POSITION, h=_id_hash)
+        .filter(pl.col("h").is_in(candidates.implode()))
+    )
+    return losing_copies(pl.concat([inside, outside.lazy()])).collect()
+
+
+def day_chunks(first: date, last: date, days: int) -> list[tuple[date, date]]:
+    """Returns [first, last] cut into consecutive ranges of at most `days` days."""
+    chunks = []
+    start = first
+    while start <= last:
+        end = min(last, start + timedelta(days=days - 1))
+        chunks.append((start, end))
+        start = end + timedelta(days=1)
+    return chunks
+
+
 def _upcast_batch(rows: pl.Series) -> pl.Series:
     """Returns each row's payload (JSON text) upcast to its type's latest version."""
     decode = msgspec.json.decode
@@ -118,13 +171,69 @@ def _upcast_batch(rows: pl.Series) -> pl.Series:
     return pl.Series(out, dtype=pl.String)
 
 
+def check_days(
+    settings: Settings, bronze: pl.LazyFrame, first: date, last: date
+) -> list[dg.AssetCheckResult]:
+    """Returns the silver checks over days [first, last], just written from `bronze`.
+
+    Ids are compared by 64-bit hash (`_id_hash`) to keep a rebuild of months light; a repeated
+    hash is confirmed on the ids themselves before `unique_event_id` fails.
+    """
+    in_range = pl.col("event_date").is_between(first, last)
+    silver = lake.scan(settings, SILVER_EVENTS)
+    days = silver.filter(in_range).select(event_id=_id_hash, event_date="event_date").collect()
+    bronze_ids = (
+        bronze.filter(in_range, pl.col("registered"))
+        .join(registered_versions(), on=["event_type", "schema_version"])
+        .select(event_id=_id_hash, event_date="event_date")
+        .unique()
+        .collect()
+    )
+    wanted = pl.concat([bronze_ids.get_column("event_id"), days.get_column("event_id")])
+    elsewhere = (
+        silver.filter(~in_range)
+        .select(event_id=_id_hash)
+        .filter(pl.col("event_id").is_in(wanted.implode()))
+        .collect()
+    )
+    suspects = checks.repeated_event_ids(days.lazy(), elsewhere.lazy()).collect()
+    repeated = (
+        silver.filter(_id_hash.is_in(suspects.get_column("event_id").implode()))
+        .select("event_id")
+        .filter(pl.col("event_id").is_duplicated())
+        .unique()
+        .collect()
+    )
+    mismatched = checks.bronze_mismatches(days.lazy(), bronze_ids.lazy(), elsewhere.lazy())
+    key = SILVER_EVENTS.asset_key
+    return [
+        checks.result(checks.UNIQUE_EVENT_ID, key, repeated),
+        checks.result(checks.MATCHES_BRONZE, key, mismatched.collect()),
+    ]
+
+
 def silver_events_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     """Returns the Dagster asset that builds silver/events for a run's range of days."""
 
     @dg.asset(
         partitions_def=partitions_def,
         deps=[BRONZE_EVENTS_SOURCE.key],
-        **day_asset_spec_kwargs(SILVER_EVENTS),
+        check_specs=[
+            checks.spec(
+                checks.UNIQUE_EVENT_ID,
+                SILVER_EVENTS.asset_key,
+                "No event_id twice in silver/events, across all days.",
+                blocking=True,
+            ),
+            checks.spec(
+                checks.MATCHES_BRONZE,
+                SILVER_EVENTS.asset_key,
+                "Per day: silver rows = distinct registered bronze ids of the day, minus "
+                "those whose earliest copy lies on another day.",
+                blocking=True,
+            ),
+        ],
+        **day_asset_spec_kwargs(SILVER_EVENTS, automated=False),
     )
     def silver_events_days(
         context,
@@ -135,9 +244,16 @@ def silver_events_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDef
         # Pin one bronze version: the day rows and the dedup over all rows must agree.
         version = table.version() if table is not None else None
         bronze = lake.scan(settings, BRONZE_EVENTS, version=version)
-        bronze_days = bronze.filter(pl.col("event_date").is_between(first, last))
-        frame = silver_events(bronze_days, bronze).collect()
+        losers = range_losers(bronze, first, last).lazy()
+        rows = 0
+        # Chunks of days bound the memory of a long range (a rebuild of months in one run).
+        for a, b in day_chunks(first, last, CHUNK_DAYS):
+            chunk = bronze.filter(pl.col("event_date").is_between(a, b))
+            frame = clean(chunk, losers).collect()
+            lake.replace_days(settings, SILVER_EVENTS, frame, a, b)
+            rows += frame.height
         read = {} if version is None else {"bronze_version": version}
-        return write_days(settings, SILVER_EVENTS, frame, first, last, **read)
+        found = check_days(settings, bronze, first, last)
+        return day_result(settings, SILVER_EVENTS, rows, first, last, found, **read)
 
     return silver_events_days

@@ -1,7 +1,8 @@
 """The dashboard's entry: `streamlit run dashboard/app.py` (from the repo root).
 
 Runs on every rerun of every page: page config, settings, the navigation, the shared sidebar
-(day range, live switch), then the selected page from `dashboard/views/`.
+(as of, day range, filters, live switch), then the selected page from `dashboard/views/`.
+What each page shows, and how: docs/dashboard.md.
 
 The page files live in `views/`, not `pages/`: a `pages/` folder beside the entry script
 switches Streamlit (1.67) into its legacy multipage mode, which runs a page without this
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import session
+from dashboard import asof, filters, session
 
 VIEWS = Path(__file__).resolve().parent / "views"
 
@@ -33,8 +34,19 @@ class PageEntry:
         return st.Page(VIEWS / self.script, title=self.title, icon=self.icon, default=default)
 
 
-# Add pages here (Revenue, Funnel, Retention, Sessions, Pipeline health, ...); the first is home.
-PAGES: tuple[PageEntry, ...] = (PageEntry("overview.py", "Overview", "📊"),)
+# The first page is home.
+PAGES: tuple[PageEntry, ...] = (
+    PageEntry("overview.py", "Overview", "📊"),
+    PageEntry("revenue.py", "Revenue", "💶"),
+    PageEntry("funnel.py", "Funnel", "🔻"),
+    PageEntry("retention.py", "Retention", "🔁"),
+    PageEntry("sessions.py", "Sessions", "⏱️"),
+    PageEntry("customers.py", "Customers", "🧑‍🤝‍🧑"),
+    PageEntry("products.py", "Products", "📦"),
+    PageEntry("lifecycle.py", "Lifecycle", "🌱"),
+    PageEntry("pipeline.py", "Pipeline health", "🩺"),
+    PageEntry("explorer.py", "Event explorer", "🔍"),
+)
 
 
 def main() -> None:
@@ -42,8 +54,11 @@ def main() -> None:
     st.set_page_config(page_title="eventlake", page_icon="🌊", layout="wide")
     settings = session.settings()
     navigation = st.navigation([p.page(default=i == 0) for i, p in enumerate(PAGES)])
-    session.date_range_sidebar(settings)
-    session.live_sidebar()
+    asof.asof_sidebar(settings)
+    as_of = asof.moment()
+    session.date_range_sidebar(settings, as_of)
+    filters.filters_sidebar(settings, as_of)
+    session.live_sidebar(disabled=as_of is not None)
     st.sidebar.caption(f"Lake: `{settings.lake_root}`")
     navigation.run()
 

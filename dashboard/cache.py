@@ -1,49 +1,126 @@
-"""Cached reads for pages: `st.cache_data` wrappers over `dashboard.queries` with a short ttl.
+"""Cached reads for pages: `st.cache_data` wrappers over the plain query functions.
 
 The ttl is shorter than the live refresh interval, so every refresh of a page re-reads the
-lake while several pages and sessions drawn within the same seconds share one read.
+lake while several pages and sessions drawn within the same seconds share one read. What
+changes only when earlier days are re-materialized (the users and orders before today that the
+live figures need, the filter choices) is kept a minute.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from typing import Any, ParamSpec, TypeVar
 
-import polars as pl
 import streamlit as st
 
-from dashboard import queries
+from dashboard import (
+    queries,
+    queries_audit,
+    queries_commerce,
+    queries_explorer,
+    queries_kafka,
+    queries_live,
+    queries_people,
+    queries_pipeline,
+    queries_segment,
+    reads,
+)
+from dashboard.scope import Segment
+from eventlake.catalog import TableSpec
 from eventlake.settings import Settings
 
 TTL_SECONDS = 4
+P = ParamSpec("P")
+R = TypeVar("R")
+SLOW_TTL_SECONDS = 60
 
 
 def settings_key(settings: Settings) -> tuple[object, ...]:
-    """Returns what identifies a lake for caching: its root and storage options."""
-    return (settings.lake_root, tuple(sorted(settings.storage_options.items())))
+    """Returns what identifies a lake for caching: its root, storage options and broker."""
+    return (
+        settings.lake_root,
+        tuple(sorted(settings.storage_options.items())),
+        settings.kafka_bootstrap,
+    )
 
 
-_cached = st.cache_data(ttl=TTL_SECONDS, show_spinner=False, hash_funcs={Settings: settings_key})
+_hash: dict[str | type[Any], Callable[[Any], Any]] = {
+    Settings: settings_key,
+    TableSpec: lambda spec: spec.name,
+}
+_short = st.cache_data(ttl=TTL_SECONDS, show_spinner=False, hash_funcs=_hash)
+_kept = st.cache_data(ttl=SLOW_TTL_SECONDS, show_spinner=False, hash_funcs=_hash)
+SHORT_LIVED: list[Any] = []  # the cached functions of the short ttl, for `clear_short`
+
+
+def _cached(func: Callable[P, R]) -> Callable[P, R]:
+    """Caches `func` for TTL_SECONDS (and registers it with `clear_short`)."""
+    cached = _short(func)
+    SHORT_LIVED.append(cached)
+    return cached
+
+
+# Overview and freshness
+active_users = _cached(queries.active_users)
+revenue = _cached(queries.revenue)
+data_range = _cached(queries.data_range)
+freshness = _cached(queries.freshness)
+newest_event_time = _cached(queries.newest_event_time)
+# Revenue, Products, Funnel
+revenue_by_product = _cached(queries_commerce.revenue_by_product)
+product_performance = _cached(queries_commerce.product_performance)
+funnel = _cached(queries_commerce.funnel)
+products = _kept(queries_commerce.products)
+# Retention, Customers, Lifecycle, Sessions
+cohorts = _cached(queries_people.cohorts)
+customers = _cached(queries_people.customers)
+lifecycle = _cached(queries_people.lifecycle)
+sessions = _cached(queries_people.sessions)
+session_lengths = _cached(queries_people.session_lengths)
+# Filters and the audit trail
+filter_options = _kept(queries_segment.filter_options)
+restatements = _cached(queries_audit.restatements)
+reconciliation = _cached(queries_audit.reconciliation)
+reconciliation_runs = _cached(queries_audit.reconciliation_runs)
+# Pipeline health
+ingest_minutes = _cached(queries_pipeline.ingest_minutes)
+partition_offsets = _cached(queries_pipeline.partition_offsets)
+dead_letters_by_code = _cached(queries_pipeline.dead_letters_by_code)
+recent_dead_letters = _cached(queries_pipeline.recent_dead_letters)
+table_states = _cached(queries_pipeline.table_states)
+existing_tables = _cached(queries_pipeline.existing_tables)
+kafka_end_offsets = _cached(queries_kafka.end_offsets)
+# Event explorer (looked up on demand; a minute is enough for re-drawing the same answer)
+event_by_id = _cached(queries_explorer.event_by_id)
+aggregate_history = _cached(queries_explorer.aggregate_history)
+user_profile = _cached(queries_explorer.user_profile)
+recent_user = _cached(queries_explorer.recent_user)
+dead_letters_of = _cached(queries_explorer.dead_letters_of)
+# Live: the parts before today change only with late data
+past_last_active = _kept(queries_live.past_last_active)
+past_order_ids = _kept(queries_live.past_order_ids)
 
 
 @_cached
-def active_users(settings: Settings, first: date, last: date) -> pl.DataFrame:
-    """Returns `queries.active_users`, cached for a few seconds."""
-    return queries.active_users(settings, first, last)
+def live_day(
+    settings: Settings, day: date, segment: Segment, *, revenue_only: bool = False
+) -> queries_live.LiveDay:
+    """Returns `queries_live.live_day` of `day`, its slowly changing inputs cached a minute.
+
+    With `revenue_only`, only today's revenue is computed (the Revenue page's need).
+    """
+    users = None if revenue_only else past_last_active(settings, day, segment)
+    return queries_live.live_day(settings, day, segment, users, past_order_ids(settings, day))
 
 
-@_cached
-def revenue(settings: Settings, first: date, last: date) -> pl.DataFrame:
-    """Returns `queries.revenue`, cached for a few seconds."""
-    return queries.revenue(settings, first, last)
+def clear() -> None:
+    """Empties every cache of the dashboard (tests; a lake replaced under a running app)."""
+    st.cache_data.clear()
+    reads.clear_memo()
 
 
-@_cached
-def data_range(settings: Settings) -> tuple[date, date] | None:
-    """Returns `queries.data_range` of the Overview tables, cached for a few seconds."""
-    return queries.data_range(settings)
-
-
-@_cached
-def freshness(settings: Settings) -> queries.Freshness:
-    """Returns `queries.freshness`, cached for a few seconds."""
-    return queries.freshness(settings)
+def clear_short() -> None:
+    """Empties the short-lived caches only: what a live refresh finds once their ttl passed."""
+    for cached in SHORT_LIVED:
+        cached.clear()

@@ -9,8 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Literal
 
 import polars as pl
+
+from dashboard.scope import Scope
 
 ACTIVITY_MEASURES: dict[str, str] = {"dau": "DAU", "wau": "WAU", "mau": "MAU"}
 
@@ -112,8 +115,11 @@ def format_ratio(value: float | None) -> str:
 
 
 def format_amount(value: float | None, currency: str) -> str:
-    """Returns an amount with two decimals and its currency code ("1,234.50 EUR")."""
-    return "–" if value is None else f"{value:,.2f} {currency}"
+    """Returns an amount and its currency code: two decimals below 10,000 ("1,234.50 EUR"),
+    whole units from there on ("41,862 EUR"), so that it fits a metric."""
+    if value is None:
+        return "–"
+    return f"{value:,.0f} {currency}" if abs(value) >= 10_000 else f"{value:,.2f} {currency}"
 
 
 def delta_count(figure: DayFigure) -> str | None:
@@ -137,3 +143,67 @@ def delta_amount(figure: DayFigure) -> str | None:
 def csv_bytes(frame: pl.DataFrame) -> bytes:
     """Returns the frame as UTF-8 CSV with a header row: what a download button serves."""
     return frame.write_csv().encode()
+
+
+Aggregate = Literal["sum", "mean", "last", "ratio"]
+
+
+def period_figure(
+    frame: pl.DataFrame,
+    column: str,
+    scope: Scope,
+    how: Aggregate,
+    denominator: str | None = None,
+) -> DayFigure:
+    """Returns one measure over the scope's days beside the same over the period before.
+
+    Args:
+        frame: one row per day (may span both periods, and more).
+        how: "sum" or "mean" of the days' values; "last": the value on the period's last day;
+            "ratio": sum(column) / sum(denominator) (a rate over the whole period).
+    """
+
+    def over(first: date, last: date) -> float | None:
+        rows = frame.filter(pl.col("day").is_between(first, last))
+        if rows.is_empty():
+            return None
+        if how == "last":
+            at_last = rows.filter(pl.col("day") == last)[column]
+            return None if at_last.is_empty() else number(at_last[0])
+        if how == "ratio" and denominator is not None:
+            top, below = number(rows[column].sum()), number(rows[denominator].sum())
+            return None if top is None or not below else top / below
+        series = rows[column].drop_nulls()
+        if series.is_empty():
+            return None
+        return number(series.sum() if how == "sum" else series.mean())
+
+    before = scope.previous()
+    return DayFigure(scope.last, over(scope.first, scope.last), over(before.first, before.last))
+
+
+def overlay(frame: pl.DataFrame, live: pl.DataFrame, day: date) -> pl.DataFrame:
+    """Returns `frame` with its rows of `day` replaced by `live` (same columns), sorted by day."""
+    if live.is_empty() and frame.filter(pl.col("day") == day).is_empty():
+        return frame
+    kept = frame.filter(pl.col("day") != day)
+    return pl.concat([kept, live.select(frame.columns).cast(frame.schema)]).sort(
+        [c for c in ("day", "currency", "product_id") if c in frame.columns]
+    )
+
+
+def daily_totals(revenue: pl.DataFrame) -> pl.DataFrame:
+    """Returns one row per day of a revenue frame with its orders summed over currencies."""
+    return revenue.group_by("day").agg(pl.col("orders").sum()).sort("day")
+
+
+def number(value: object) -> float | None:
+    """Returns a Polars scalar (a sum, a mean, a cell) as a float, or None when not a number."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def format_moment(value: object, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """Returns a date or datetime (a Polars scalar) formatted, or "–" when it is not one."""
+    return value.strftime(fmt) if isinstance(value, date) else "–"

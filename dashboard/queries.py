@@ -8,21 +8,28 @@ that exists but cannot be read raises `LakeError` with the table's name.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import polars as pl
 from deltalake import DeltaTable
 from deltalake.exceptions import DeltaError
 
+from assets.active_users import LOOKBACK_DAYS, daily_active_users
+from assets.revenue import revenue_daily
+from dashboard import queries_commerce, reads
+from dashboard.queries_segment import restrict, users_of
+from dashboard.scope import EVERYONE, Segment
 from eventlake.catalog import (
     BRONZE_EVENTS,
     GOLD_DAILY_ACTIVE_USERS,
     GOLD_REVENUE_DAILY,
+    SILVER_ORDERS,
+    SILVER_USER_ACTIVITY_DAILY,
     TableSpec,
 )
 from eventlake.errors import LakeError
-from eventlake.lake import open_table, scan, scan_days
+from eventlake.lake import open_table, scan
 from eventlake.settings import Settings
 
 OVERVIEW_TABLES: tuple[TableSpec, ...] = (GOLD_DAILY_ACTIVE_USERS, GOLD_REVENUE_DAILY)
@@ -61,52 +68,106 @@ class Freshness:
 
 
 def _collect(spec: TableSpec, frame: pl.LazyFrame) -> pl.DataFrame:
-    try:
-        return frame.collect()
-    except (DeltaError, pl.exceptions.PolarsError, OSError) as err:
-        raise LakeError(f"{spec.name}: read failed: {err}") from err
+    return reads.collect(spec, frame)
 
 
-def active_users(settings: Settings, first: date, last: date) -> pl.DataFrame:
+def active_users(
+    settings: Settings,
+    first: date,
+    last: date,
+    *,
+    as_of: datetime | None = None,
+    segment: Segment = EVERYONE,
+) -> pl.DataFrame:
     """Returns one row per day in [first, last] of gold/daily_active_users, oldest first.
 
     Columns: day, dau, wau, mau, stickiness. Days the read model has no row for are absent.
+    For a segment of users, the same projection runs over their silver/user_activity_daily
+    rows (one row per day of the range, as gold writes them).
     """
     spec = GOLD_DAILY_ACTIVE_USERS
-    frame = scan_days(settings, spec, first, last).select(spec.schema.names()).sort("day")
-    return _collect(spec, frame)
+    users = users_of(settings, segment, as_of)
+    if users is None:
+        frame = reads.scan_days(settings, spec, first, last, as_of).select(spec.schema.names())
+        return _collect(spec, frame.sort("day"))
+    start = first - timedelta(days=LOOKBACK_DAYS)
+    activity = reads.scan_days(settings, SILVER_USER_ACTIVITY_DAILY, start, last, as_of)
+    events = restrict(activity, users).select("user_id", event_date="day")
+    return _collect(SILVER_USER_ACTIVITY_DAILY, daily_active_users(events, first, last))
 
 
-def revenue(settings: Settings, first: date, last: date) -> pl.DataFrame:
+def revenue(
+    settings: Settings,
+    first: date,
+    last: date,
+    *,
+    as_of: datetime | None = None,
+    segment: Segment = EVERYONE,
+    currencies: tuple[str, ...] = (),
+) -> pl.DataFrame:
     """Returns one row per day and currency in [first, last] of gold/revenue_daily.
 
     Columns: day, currency, orders, revenue, avg_order_value; sorted by day, then currency.
-    Amounts stay in their own currency (no FX conversion).
+    Amounts stay in their own currency (no FX conversion). `currencies` keeps only those
+    (empty: all); for a segment, the orders counted for everyone are kept when placed by one
+    of its users, and the same projection sums them.
     """
     spec = GOLD_REVENUE_DAILY
-    frame = scan_days(settings, spec, first, last).select(spec.schema.names())
+    users = users_of(settings, segment, as_of)
+    if users is None:
+        frame = reads.scan_days(settings, spec, first, last, as_of).select(spec.schema.names())
+    else:
+        orders = restrict(queries_commerce.counted(settings, as_of).lazy(), users)
+        frame, spec = revenue_daily(orders, first, last), SILVER_ORDERS
+    if currencies:
+        frame = frame.filter(pl.col("currency").is_in(list(currencies)))
     return _collect(spec, frame.sort("day", "currency"))
 
 
 def data_range(
-    settings: Settings, tables: tuple[TableSpec, ...] = OVERVIEW_TABLES
+    settings: Settings,
+    tables: tuple[TableSpec, ...] = OVERVIEW_TABLES,
+    *,
+    as_of: datetime | None = None,
 ) -> tuple[date, date] | None:
-    """Returns the first and last day any of `tables` has a row for, or None when all are empty."""
-    firsts: list[date] = []
-    lasts: list[date] = []
-    for spec in tables:
-        if spec.day_column is None:
-            raise ValueError(f"{spec.name} has no day column")
+    """Returns the first and last day any of `tables` has a row for, or None when all are empty.
+
+    Read as of `as_of` when given, from the Delta log's file list (the day partitions of the
+    files holding rows): no data file is opened.
+    """
+    spans = [day_span(settings, spec, as_of) for spec in tables]
+    found = [span for span in spans if span is not None]
+    if not found:
+        return None
+    return min(a for a, _ in found), max(b for _, b in found)
+
+
+def day_span(
+    settings: Settings, spec: TableSpec, as_of: datetime | None
+) -> tuple[date, date] | None:
+    """Returns the first and last day of the table's files holding rows (None: no rows)."""
+    if spec.day_column is None:
+        raise ValueError(f"{spec.name} has no day column")
+    table = open_table(settings, spec)
+    if table is None:
+        return None
+    if as_of is not None:
+        try:
+            table.load_as_version(as_of)
+        except (DeltaError, OSError, ValueError) as err:
+            raise LakeError(f"{spec.name}: no version at {as_of}: {err}") from err
+    files = _add_actions(spec, table)
+    column = f"partition.{spec.day_column}"
+    if column not in files.columns:  # not partitioned by its day: read the column
         day = pl.col(spec.day_column)
         bounds = _collect(
-            spec, scan(settings, spec).select(day.min().alias("a"), day.max().alias("b"))
+            spec, pl.scan_delta(table).select(day.min().alias("a"), day.max().alias("b"))
         )
-        if bounds.height and bounds["a"][0] is not None:
-            firsts.append(bounds["a"][0])
-            lasts.append(bounds["b"][0])
-    if not firsts:
-        return None
-    return min(firsts), max(lasts)
+        return None if bounds["a"][0] is None else (bounds["a"][0], bounds["b"][0])
+    if "num_records" in files.columns:
+        files = files.filter(pl.col("num_records").fill_null(1) > 0)
+    days = files[column].cast(pl.Date).drop_nulls()
+    return None if days.is_empty() else (days.min(), days.max())  # type: ignore[return-value]
 
 
 def last_commit(settings: Settings, spec: TableSpec) -> TableFreshness:
@@ -115,7 +176,11 @@ def last_commit(settings: Settings, spec: TableSpec) -> TableFreshness:
     Compaction and vacuum commits are skipped; if the bounded history holds only those, the
     newest commit counts.
     """
-    table = open_table(settings, spec)
+    return last_data_commit(spec, open_table(settings, spec))
+
+
+def last_data_commit(spec: TableSpec, table: DeltaTable | None) -> TableFreshness:
+    """Returns `last_commit` of a table already open at its latest version (None: absent)."""
     if table is None:
         return TableFreshness(spec.name, None, None)
     try:

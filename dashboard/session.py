@@ -6,7 +6,7 @@ read the choices back with `settings()`, `selected_days()` and `refresh_every()`
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import streamlit as st
 
@@ -75,7 +75,26 @@ def next_range(
     return default
 
 
-def date_range_sidebar(settings: Settings) -> None:
+def data_bounds(settings: Settings, as_of: datetime | None = None) -> DayRange | None:
+    """Returns the first and last day with figures: the Overview's gold tables, and today when
+    today's events are already in the log (its live figures need no materialization).
+
+    As of a past moment, only the gold tables as they were then count.
+    """
+    bounds = cache.data_range(settings, as_of=as_of)
+    if as_of is not None:
+        return bounds
+    try:
+        newest = cache.newest_event_time(settings)
+    except LakeError:
+        return bounds  # an unreadable log leaves the gold days; the page reports the error
+    today = datetime.now(UTC).date()
+    if newest is None or newest.date() != today:
+        return bounds
+    return (min(bounds[0], today), today) if bounds else (today, today)
+
+
+def date_range_sidebar(settings: Settings, as_of: datetime | None = None) -> None:
     """Draws the day-range filter in the sidebar; pages read the range with `selected_days()`.
 
     The choice lives in st.session_state, so it survives page switches. Until the user picks
@@ -83,7 +102,7 @@ def date_range_sidebar(settings: Settings) -> None:
     A lake that cannot be read draws no filter here; the page says why.
     """
     try:
-        bounds = cache.data_range(settings)
+        bounds = data_bounds(settings, as_of)
     except LakeError:
         bounds = None
     st.session_state[_BOUNDS_KEY] = bounds
@@ -116,25 +135,27 @@ def selected_days() -> DayRange | None:
     return st.session_state.get(_CHOSEN_KEY)
 
 
-def sidebar_outdated(settings: Settings) -> bool:
+def sidebar_outdated(settings: Settings, as_of: datetime | None = None) -> bool:
     """True when new days landed since the sidebar was drawn, so the whole app should rerun.
 
     Answers True once per new data range: a range that keeps moving can never loop reruns.
     """
-    bounds = cache.data_range(settings)
+    bounds = data_bounds(settings, as_of)
     if bounds in (st.session_state.get(_BOUNDS_KEY), st.session_state.get(_RERUN_KEY)):
         return False
     st.session_state[_RERUN_KEY] = bounds
     return True
 
 
-def live_sidebar() -> None:
-    """Draws the live-refresh switch in the sidebar (on by default)."""
+def live_sidebar(*, disabled: bool = False) -> None:
+    """Draws the live-refresh switch in the sidebar (on by default; off while as of the past)."""
     st.sidebar.toggle(
         f"🔄 Live (every {REFRESH_SECONDS} s)",
         value=True,
         key=LIVE_KEY,
-        help="Re-read the lake and redraw the figures while the page is open.",
+        disabled=disabled,
+        help="Re-read the lake and redraw the figures while the page is open; today's figures "
+        "come straight from the event log.",
     )
 
 

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
+import altair as alt
 import polars as pl
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from dashboard.figures import Measure, csv_bytes, day_figure
+from dashboard.figures import DayFigure, Measure, csv_bytes, day_figure
 from dashboard.queries import Freshness, TableFreshness
+from dashboard.restated import MARK
 from eventlake.catalog import BRONZE_EVENTS
 
+AnyChart = alt.Chart | alt.LayerChart | alt.VConcatChart | alt.HConcatChart
 STALE_AFTER = timedelta(minutes=5)
+DEFERRED_CSV_ROWS = 5_000
 NO_DATA = "No data yet"
 
 
@@ -117,34 +122,104 @@ def metric_row(
     first: date,
     measures: Sequence[Measure],
     slots: Sequence[DeltaGenerator] | None = None,
+    *,
+    marks: Mapping[str, list[str]] | None = None,
+    source: str = "",
 ) -> None:
     """Draws one metric per measure side by side (in new columns, or in `slots`).
 
     Each shows its value on `day`, the change since the day before and, as a sparkline, its
     trend from `first` on. `frame` has one row per day and may start before `first`.
+
+    Args:
+        marks: column -> restatements of that figure in words: the metric is marked restated.
+        source: where the figures come from and how fresh they are, added to each help.
     """
     trend = frame.filter(pl.col("day") >= first)
-    slots = slots if slots is not None else st.columns(len(measures))
-    for column, measure in zip(slots, measures, strict=True):
-        fig = day_figure(frame, measure.column, day)
+    figures = [(m, day_figure(frame, m.column, day)) for m in measures]
+    trends = [trend[m.column].fill_null(0).to_list() for m in measures]
+    metric_figures(figures, trends, slots, marks=marks, source=source)
+
+
+def metric_figures(
+    figures: Sequence[tuple[Measure, DayFigure]],
+    trends: Sequence[list[float] | None],
+    slots: Sequence[DeltaGenerator] | None = None,
+    *,
+    marks: Mapping[str, list[str]] | None = None,
+    source: str = "",
+) -> None:
+    """Draws one metric per (measure, figure) side by side, marked when restated."""
+    slots = slots if slots is not None else st.columns(len(figures))
+    for column, (measure, fig), trend in zip(slots, figures, trends, strict=True):
+        notes = (marks or {}).get(measure.column, [])
+        help_text = measure.help + (f"\n\n{source}" if source else "")
+        label = f"{measure.label} {MARK}" if notes else measure.label
+        if notes:
+            help_text += "\n\n**Restated:** " + "; ".join(notes)
         with column:
             metric(
-                measure.label,
+                label,
                 measure.value(fig.value),
                 measure.delta(fig),
-                help=measure.help,
-                trend=trend[measure.column].fill_null(0).to_list(),
+                help=help_text,
+                trend=trend,
             )
 
 
 def csv_download(label: str, frame: pl.DataFrame, file_name: str, *, key: str) -> None:
     """Draws a button that downloads `frame` as CSV without rerunning the page."""
+    big = frame.height > DEFERRED_CSV_ROWS  # written only when clicked, not on every rerun
     st.download_button(
         f"⬇️ {label}",
-        data=csv_bytes(frame),
+        data=(lambda: csv_bytes(frame)) if big else csv_bytes(frame),
         file_name=file_name,
         mime="text/csv",
         key=key,
         on_click="ignore",
         disabled=frame.is_empty(),
     )
+
+
+def marked(label: str, help_text: str, notes: Sequence[str]) -> tuple[str, str]:
+    """Returns a metric's label and help, marked restated when `notes` is not empty."""
+    if not notes:
+        return label, help_text
+    return f"{label} {MARK}", help_text + "\n\n**Restated:** " + "; ".join(notes)
+
+
+def table(
+    frame: pl.DataFrame,
+    name: str,
+    *,
+    key: str,
+    caption: str | None = None,
+    column_config: Mapping[str, Any] | None = None,
+    height: int | None = None,
+) -> None:
+    """Draws a table with its CSV download button (`name` names the file and the button)."""
+    if caption:
+        st.caption(caption)
+    days = {
+        name: st.column_config.DateColumn(name, format="YYYY-MM-DD")
+        for name, dtype in frame.schema.items()
+        if dtype == pl.Date
+    }
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        column_config={**days, **(column_config or {})} or None,
+        height=height if height is not None else "auto",
+    )
+    csv_download(f"{name} (CSV)", frame, f"{key}.csv", key=f"csv_{key}")
+
+
+def chart(
+    spec: AnyChart | None, *, empty: str = "💤 Nothing to draw in the selected days."
+) -> None:
+    """Draws an Altair chart stretched to the container, or a caption when it has no data."""
+    if spec is None:
+        st.caption(empty)
+        return
+    st.altair_chart(spec, width="stretch")

@@ -11,7 +11,7 @@ from typing import Literal
 
 import polars as pl
 
-Layer = Literal["bronze", "silver", "gold"]
+Layer = Literal["bronze", "silver", "gold", "dim", "audit"]
 _UTC_US = pl.Datetime("us", "UTC")
 
 
@@ -133,17 +133,155 @@ SILVER_EVENTS = TableSpec(
 )
 
 
-def _gold(
-    name: str, columns: dict[str, pl.DataType], description: str, day: str | None
+def _table(
+    layer: Layer, name: str, columns: dict[str, pl.DataType], description: str, day: str | None
 ) -> TableSpec:
     return TableSpec(
-        f"gold/{name}",
-        "gold",
+        f"{layer}/{name}",
+        layer,
         pl.Schema(columns),
         (day,) if day else (),
         description,
         day_column=day,
     )
+
+
+def _gold(
+    name: str, columns: dict[str, pl.DataType], description: str, day: str | None
+) -> TableSpec:
+    return _table("gold", name, columns, description, day)
+
+
+# Typed silver tables: payload JSON decoded once, per event type, into columns.
+SILVER_ORDERS = _table(
+    "silver",
+    "orders",
+    {
+        "event_id": pl.String(),
+        "event_time": _UTC_US,
+        "event_date": pl.Date(),
+        "user_id": pl.String(),
+        "order_id": pl.String(),
+        "total_amount": pl.Float64(),
+        "currency": pl.String(),
+        "items": pl.Int32(),
+        "units": pl.Int64(),
+    },
+    "One row per order_placed event in silver/events (not yet deduplicated by order_id): "
+    "its order, total, currency, number of items and units.",
+    "event_date",
+)
+SILVER_ORDER_ITEMS = _table(
+    "silver",
+    "order_items",
+    {
+        "event_id": pl.String(),
+        "event_date": pl.Date(),
+        "order_id": pl.String(),
+        "item": pl.Int32(),
+        "product_id": pl.String(),
+        "quantity": pl.Int64(),
+        "unit_price": pl.Float64(),
+        "currency": pl.String(),
+    },
+    "One row per item of each order_placed event in silver/events, unit price after upcasting "
+    "(v1: total_amount / sum(quantity)).",
+    "event_date",
+)
+SILVER_PRODUCT_EVENTS = _table(
+    "silver",
+    "product_events",
+    {
+        "event_id": pl.String(),
+        "event_type": pl.String(),
+        "event_time": _UTC_US,
+        "event_date": pl.Date(),
+        "user_id": pl.String(),
+        "product_id": pl.String(),
+        "quantity": pl.Int64(),
+        "view_duration": pl.Float64(),
+    },
+    "One row per product_view or add_to_cart event in silver/events: user, product, quantity "
+    "(add_to_cart) or view duration (product_view).",
+    "event_date",
+)
+SILVER_USER_SIGNUPS = _table(
+    "silver",
+    "user_signups",
+    {
+        "event_id": pl.String(),
+        "event_time": _UTC_US,
+        "event_date": pl.Date(),
+        "user_id": pl.String(),
+        "signup_source": pl.String(),
+        "plan": pl.String(),
+        "country": pl.String(),
+    },
+    "One row per user_signup event in silver/events (upcast to v2: country null for v1).",
+    "event_date",
+)
+SILVER_USER_ACTIVITY_DAILY = _table(
+    "silver",
+    "user_activity_daily",
+    {
+        "day": pl.Date(),
+        "user_id": pl.String(),
+        "events": pl.Int64(),
+        "first_event_time": _UTC_US,
+        "last_event_time": _UTC_US,
+    },
+    "One row per user and day with at least one silver event carrying the user's id.",
+    "day",
+)
+SILVER_SESSIONS = _table(
+    "silver",
+    "sessions",
+    {
+        "day": pl.Date(),
+        "user_id": pl.String(),
+        "session_id": pl.String(),
+        "started_at": _UTC_US,
+        "ended_at": _UTC_US,
+        "events": pl.Int64(),
+        "duration_s": pl.Float64(),
+    },
+    "One row per session, on the day it started: a user's events sharing a session id, or "
+    "without one split by 30 minutes of inactivity; at most 24 h (a longer run is cut).",
+    "day",
+)
+SILVER_USERS = _table(
+    "silver",
+    "users",
+    {
+        "user_id": pl.String(),
+        "first_active_day": pl.Date(),
+        "last_active_day": pl.Date(),
+        "active_days": pl.Int64(),
+        "signed_up_at": _UTC_US,
+        "cohort_week": pl.Date(),
+        "signup_source": pl.String(),
+        "plan": pl.String(),
+        "country": pl.String(),
+        "signups": pl.Int64(),
+    },
+    "One row per user seen in any event: first and last active day, and the attributes of "
+    "their first user_signup (null when they never signed up).",
+    None,
+)
+DIM_PRODUCTS = _table(
+    "dim",
+    "products",
+    {
+        "product_id": pl.String(),
+        "name": pl.String(),
+        "category": pl.String(),
+        "price": pl.Float64(),
+        "currency": pl.String(),
+    },
+    "One row per product: the product catalog dimension. Optional: when this table exists it "
+    "replaces the built-in catalog (eventlake/products.py) the simulator sells from.",
+    None,
+)
 
 
 GOLD_DAILY_ACTIVE_USERS = _gold(
@@ -235,6 +373,9 @@ GOLD_CUSTOMER_RFM = _gold(
         "f_score": pl.Int8(),
         "m_score": pl.Int8(),
         "segment": pl.String(),
+        "last_order_day": pl.Date(),
+        "as_of_day": pl.Date(),
+        "unvalued_orders": pl.Int64(),
     },
     "One row per customer: recency, frequency and monetary value as of the last day, quintile "
     "scores and a segment.",
@@ -254,12 +395,81 @@ GOLD_PRODUCT_PERFORMANCE = _gold(
     "One row per day and product: views, add-to-carts, units and revenue, with the category.",
     "day",
 )
+GOLD_LIFECYCLE_DAILY = _gold(
+    "lifecycle_daily",
+    {
+        "day": pl.Date(),
+        "active": pl.Int64(),
+        "new": pl.Int64(),
+        "returning": pl.Int64(),
+        "resurrecting": pl.Int64(),
+        "dormant": pl.Int64(),
+    },
+    "One row per day: active users split into new (first active day), returning (also active "
+    "the day before) and resurrecting (inactive the day before, active earlier); dormant = "
+    "active the day before but not this day.",
+    "day",
+)
+
+# The audit trail of the read models (written by the restatement ledger and reconciliation).
+AUDIT_RESTATEMENTS = TableSpec(
+    "audit/restatements",
+    "audit",
+    pl.Schema(
+        {
+            "restated_at": _UTC_US,
+            "table": pl.String(),
+            "day": pl.Date(),
+            "key": pl.String(),
+            "column": pl.String(),
+            "old_value": pl.Float64(),
+            "new_value": pl.Float64(),
+            "old_version": pl.Int64(),
+            "new_version": pl.Int64(),
+            "cause": pl.String(),
+            "run_id": pl.String(),
+        }
+    ),
+    (),
+    "One row per changed gold figure: the table, day, other grain columns (`key`, JSON), "
+    "column, old and new value and Delta versions, and the cause (late_events, "
+    "reconciliation, replay, backfill).",
+    day_column="day",
+)
+AUDIT_RECONCILIATION = TableSpec(
+    "audit/reconciliation",
+    "audit",
+    pl.Schema(
+        {
+            "checked_at": _UTC_US,
+            "run_id": pl.String(),
+            "table": pl.String(),
+            "day": pl.Date(),
+            "rows_compared": pl.Int64(),
+            "mismatches": pl.Int64(),
+            "max_abs_difference": pl.Float64(),
+            "healed": pl.Boolean(),
+        }
+    ),
+    (),
+    "One row per table and day per reconciliation run: rows compared against a rebuild from "
+    "the log, mismatches, the largest difference, and whether the run healed them.",
+    day_column="day",
+)
 
 TABLES: tuple[TableSpec, ...] = (
     BRONZE_EVENTS,
     BRONZE_DEAD_LETTERS,
     BRONZE_INGEST_BATCHES,
     SILVER_EVENTS,
+    SILVER_ORDERS,
+    SILVER_ORDER_ITEMS,
+    SILVER_PRODUCT_EVENTS,
+    SILVER_USER_SIGNUPS,
+    SILVER_USER_ACTIVITY_DAILY,
+    SILVER_SESSIONS,
+    SILVER_USERS,
+    DIM_PRODUCTS,
     GOLD_DAILY_ACTIVE_USERS,
     GOLD_REVENUE_DAILY,
     GOLD_REVENUE_BY_PRODUCT,
@@ -268,5 +478,8 @@ TABLES: tuple[TableSpec, ...] = (
     GOLD_COHORT_RETENTION,
     GOLD_CUSTOMER_RFM,
     GOLD_PRODUCT_PERFORMANCE,
+    GOLD_LIFECYCLE_DAILY,
+    AUDIT_RESTATEMENTS,
+    AUDIT_RECONCILIATION,
 )
 BY_NAME: dict[str, TableSpec] = {t.name: t for t in TABLES}

@@ -11,7 +11,7 @@ from datetime import date, datetime
 
 import polars as pl
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
-from deltalake.exceptions import DeltaError, TableNotFoundError
+from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
 from eventlake.catalog import TableSpec
 from eventlake.errors import LakeError
@@ -52,8 +52,14 @@ def open_table(settings: Settings, spec: TableSpec) -> DeltaTable | None:
         ) from err
 
 
-def ensure_table(settings: Settings, spec: TableSpec) -> DeltaTable:
-    """Returns the Delta table, creating it empty (schema, partitioning, properties) if missing."""
+def ensure_table(
+    settings: Settings, spec: TableSpec, *, properties: Mapping[str, str] | None = None
+) -> DeltaTable:
+    """Returns the Delta table, creating it empty (schema, partitioning, properties) if missing.
+
+    Args:
+        properties: table properties on top of `TABLE_PROPERTIES`, for a table created here.
+    """
     table = open_table(settings, spec)
     if table is not None:
         return table
@@ -63,13 +69,36 @@ def ensure_table(settings: Settings, spec: TableSpec) -> DeltaTable:
             spec.empty().to_arrow().schema,
             partition_by=list(spec.partition_by) or None,
             mode="ignore",
-            configuration=TABLE_PROPERTIES,
+            configuration={**TABLE_PROPERTIES, **(properties or {})},
             storage_options=_options(settings),
         )
     except (DeltaError, OSError) as err:
         raise LakeError(
             f"{spec.name}: cannot create {table_uri(settings, spec)}: {_first_line(err)}"
         ) from err
+
+
+def ensure_properties(table: DeltaTable, spec: TableSpec, properties: Mapping[str, str]) -> bool:
+    """Returns True when it set `properties` on an existing table that lacked some of them."""
+    current = table.metadata().configuration
+    if all(current.get(key) == value for key, value in properties.items()):
+        return False
+    try:
+        table.alter.set_table_properties(dict(properties), raise_if_not_exists=False)
+    except (DeltaError, OSError) as err:
+        raise LakeError(
+            f"{spec.name}: setting table properties failed: {_first_line(err)}"
+        ) from err
+    return True
+
+
+def refresh(table: DeltaTable, spec: TableSpec) -> DeltaTable:
+    """Returns the open table handle `table`, brought up to the table's latest version."""
+    try:
+        table.update_incremental()
+    except (DeltaError, OSError) as err:
+        raise LakeError(f"{spec.name}: cannot read the log: {_first_line(err)}") from err
+    return table
 
 
 def scan(
@@ -113,6 +142,34 @@ def append(
         metadata: custom commit metadata (string values).
     """
     table = ensure_table(settings, spec)
+    return append_to(table, spec, frame, offsets=offsets, metadata=metadata)
+
+
+class ConcurrentCommit(LakeError):
+    """A commit lost to one made since the version it read.
+
+    For an append with offsets: another writer recorded a `txn` of the same app id meanwhile.
+    """
+
+
+def append_to(
+    table: DeltaTable,
+    spec: TableSpec,
+    frame: pl.DataFrame,
+    *,
+    offsets: Mapping[str, int] | None = None,
+    metadata: Mapping[str, str] | None = None,
+) -> int:
+    """Appends `frame` through an open table handle in one commit; returns the new version.
+
+    The commit is made against the handle's loaded version: commits made since are rebased
+    over, unless one of them records a `txn` of an app id in `offsets` (delta-rs then refuses
+    the commit, which is what makes the offsets of record a fence between writers).
+
+    Raises:
+        ConcurrentCommit: another writer moved one of the `offsets` app ids meanwhile.
+        LakeError: the write failed.
+    """
     props = CommitProperties(
         app_transactions=[Transaction(app, version) for app, version in (offsets or {}).items()],
         custom_metadata=dict(metadata or {}),
@@ -125,6 +182,11 @@ def append(
             partition_by=list(spec.partition_by) or None,
             commit_properties=props,
         )
+    except CommitFailedError as err:
+        raise ConcurrentCommit(
+            f"{spec.name}: append of {frame.height} rows lost to a concurrent commit: "
+            f"{_first_line(err)}"
+        ) from err
     except (DeltaError, OSError) as err:
         raise LakeError(
             f"{spec.name}: append of {frame.height} rows failed: {_first_line(err)}"
@@ -155,4 +217,14 @@ def replace_days(
         raise LakeError(
             f"{spec.name}: replacing {first}..{last} failed: {_first_line(err)}"
         ) from err
+    return table.version()
+
+
+def replace_all(settings: Settings, spec: TableSpec, frame: pl.DataFrame) -> int:
+    """Replaces the whole content of an unpartitioned table with `frame`; returns the version."""
+    table = ensure_table(settings, spec)
+    try:
+        write_deltalake(table, _conform(spec, frame), mode="overwrite")
+    except (DeltaError, OSError) as err:
+        raise LakeError(f"{spec.name}: overwrite failed: {_first_line(err)}") from err
     return table.version()

@@ -25,6 +25,8 @@ ENV_VARS: dict[str, str] = {
     "group_id": "EVENTLAKE_GROUP_ID",
     "start_date": "EVENTLAKE_START_DATE",
     "max_message_bytes": "EVENTLAKE_MAX_MESSAGE_BYTES",
+    "topic_pattern": "EVENTLAKE_TOPIC_PATTERN",
+    "metrics_port": "EVENTLAKE_METRICS_PORT",
 }
 
 
@@ -40,6 +42,8 @@ class Settings:
     group_id: str = "eventlake-ingest"
     start_date: date = date(2024, 1, 1)
     max_message_bytes: int = 1024 * 1024
+    topic_pattern: str | None = None  # a regular expression: ingest every matching topic
+    metrics_port: int | None = None  # the ingester's Prometheus endpoint (None: off)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -74,10 +78,25 @@ class Settings:
             "group_id": self.group_id,
             "start_date": self.start_date.isoformat(),
             "max_message_bytes": self.max_message_bytes,
+            "topic_pattern": self.topic_pattern,
+            "metrics_port": self.metrics_port,
         }
 
     def __repr__(self) -> str:  # never let a secret reach a log through repr()
         return f"Settings({self.redacted()!r})"
+
+
+def check_topic_pattern(pattern: str) -> str:
+    """Returns `pattern` when it is a valid regular expression for topic names.
+
+    Raises:
+        ValueError: it is not (the message says why).
+    """
+    try:
+        re.compile(pattern)
+    except re.error as err:
+        raise ValueError(f"not a regular expression: {err}") from err
+    return pattern
 
 
 def _mask(key: str, value: Any) -> Any:
@@ -113,6 +132,13 @@ def _parse(name: str, var: str, raw: str) -> Any:
             if n < 1:
                 raise ValueError("expected a positive number of bytes")
             return n
+        if name == "topic_pattern":
+            return check_topic_pattern(raw)
+        if name == "metrics_port":
+            port = int(raw)
+            if not 0 <= port <= 65535:
+                raise ValueError("expected a TCP port (0-65535; 0 picks a free one)")
+            return port
         return raw
     except ValueError as err:
         raise ConfigError(f"{var}: {err}") from err

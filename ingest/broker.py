@@ -176,7 +176,7 @@ def ensure_topics(
     missing = [t for t in dict.fromkeys(wanted) if t not in existing]
     if not missing:
         return []
-    admin = AdminClient(kafka.client_config(settings))
+    admin = kafka.new_client(AdminClient, kafka.client_config(settings))
     futures = admin.create_topics(
         [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing],
         operation_timeout=10,

@@ -1,4 +1,5 @@
-"""The ingest part's subcommands: `broker start|stop|status`, `simulate`, `ingest`, `status`.
+"""The ingest part's subcommands: `broker start|stop|status`, `simulate`, `status`, and (from
+`ingest.ingest_cli`) `ingest` and `reset-offsets`.
 
 Registered by `eventlake.cli`; heavy imports (Kafka, Polars, Delta) wait for the handler, so
 `--help` stays fast. Handlers take (args, settings) and return the exit code.
@@ -7,16 +8,13 @@ Registered by `eventlake.cli`; heavy imports (Kafka, Polars, Delta) wait for the
 from __future__ import annotations
 
 import argparse
-import contextlib
-import math
-import signal
+import dataclasses
 import sys
-import threading
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import FrameType
 
 from eventlake.settings import Settings
+from ingest import ingest_cli
+from ingest.cli_types import count, fraction, non_negative, positive_int, stop_on_signals
 
 _RAW = argparse.RawDescriptionHelpFormatter
 
@@ -25,7 +23,7 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     """Adds the ingest part's subcommands to the `eventlake` parser."""
     _register_broker(sub, parent)
     _register_simulate(sub, parent)
-    _register_ingest(sub, parent)
+    ingest_cli.register(sub, parent)
     p = sub.add_parser(
         "status",
         parents=[parent],
@@ -36,48 +34,13 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
         "Works with the broker down (lake facts only; exit code 1).",
         epilog="examples:\n  eventlake status\n  eventlake status --lake-root s3://bucket/lake",
     )
+    p.add_argument(
+        "--topic-pattern",
+        type=ingest_cli.topic_pattern,
+        metavar="REGEX",
+        help="report every topic whose whole name matches (EVENTLAKE_TOPIC_PATTERN)",
+    )
     p.set_defaults(handler=_status)
-
-
-# --- argument types: a bad value is a usage error (exit 2) ------------------------------------
-
-
-def _int_at_least(low: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be >= {low}, got {text}")
-        return value
-
-    return parse
-
-
-def _float_in(
-    low: float, high: float = math.inf, *, low_open: bool = False
-) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
-        if not (low < value if low_open else low <= value) or not value <= high:  # nan too
-            bounds = f"{'>' if low_open else '>='} {low:g}" + (
-                f" and <= {high:g}" if high < math.inf else ""
-            )
-            raise argparse.ArgumentTypeError(f"must be {bounds}, got {text}")
-        return value
-
-    return parse
-
-
-_count = _int_at_least(0)
-_positive_int = _int_at_least(1)
-_non_negative = _float_in(0.0)
-_positive = _float_in(0.0, low_open=True)
-_fraction = _float_in(0.0, 1.0)
 
 
 # --- broker -------------------------------------------------------------------------------
@@ -110,7 +73,7 @@ def _register_broker(sub: argparse._SubParsersAction, parent: argparse.ArgumentP
         "topics of EVENTLAKE_TOPICS.",
     )
     start.add_argument(
-        "--partitions", type=_positive_int, default=6, help="partitions per new topic (default 6)"
+        "--partitions", type=positive_int, default=6, help="partitions per new topic (default 6)"
     )
     start.set_defaults(handler=_broker_start)
     stop = actions.add_parser(
@@ -174,50 +137,50 @@ def _register_simulate(sub: argparse._SubParsersAction, parent: argparse.Argumen
     )
     p.add_argument(
         "--count",
-        type=_count,
+        type=count,
         default=10_000,
         help="messages to produce, faulty ones included (0 = forever; default 10000)",
     )
     p.add_argument(
         "--rate",
-        type=_non_negative,
+        type=non_negative,
         default=0.0,
         help="messages per second (0 = as fast as possible; default 0)",
     )
     p.add_argument(
         "--days",
-        type=_non_negative,
+        type=non_negative,
         default=0.0,
         help="spread event times over the last DAYS days (0 = live timestamps)",
     )
     p.add_argument(
         "--users",
-        type=_positive_int,
+        type=positive_int,
         default=2_000,
         help="users existing at the start (default 2000)",
     )
     p.add_argument("--seed", type=int, default=None, help="random seed (default: a fresh one)")
     p.add_argument(
         "--duplicates",
-        type=_fraction,
+        type=fraction,
         default=0.0,
         help="fraction of events sent twice (same event_id)",
     )
     p.add_argument(
         "--late",
-        type=_fraction,
+        type=fraction,
         default=0.0,
         help="fraction of events with a timestamp 1-30 days in the past",
     )
     p.add_argument(
         "--out-of-order",
-        type=_fraction,
+        type=fraction,
         default=0.0,
         help="fraction of messages held back up to 50 messages",
     )
     p.add_argument(
         "--malformed",
-        type=_fraction,
+        type=fraction,
         default=0.0,
         help="fraction of messages that break the wire format (every rejection code)",
     )
@@ -244,87 +207,20 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
         out_of_order=args.out_of_order,
         malformed=args.malformed,
     )
-    with _stop_on_signals() as stop:
+    with stop_on_signals() as stop:
         stats = simulate(settings, options, progress=args.progress, stop_event=stop)
     print(stats.summary())
-    return 0
-
-
-# --- ingest -------------------------------------------------------------------------------
-
-
-def _register_ingest(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
-    p = sub.add_parser(
-        "ingest",
-        parents=[parent],
-        formatter_class=_RAW,
-        help="run the ingester: Kafka to bronze, exactly once",
-        description="Consume the topics into bronze/events in micro-batches, exactly once\n"
-        "(offsets live in the Delta log), bad messages to bronze/dead_letters. Ctrl-C or\n"
-        "SIGTERM commits the current batch and stops.",
-        epilog="examples:\n  eventlake ingest\n  eventlake ingest --until-idle\n"
-        "  eventlake ingest --batch-max-events 100000 --batch-max-seconds 2",
-    )
-    p.add_argument(
-        "--until-idle",
-        action="store_true",
-        help="drain what is in the topics now, commit, and exit 0",
-    )
-    p.add_argument(
-        "--batch-max-events",
-        type=_positive_int,
-        default=50_000,
-        help="commit a batch once it holds this many messages (default 50000)",
-    )
-    p.add_argument(
-        "--batch-max-seconds",
-        type=_positive,
-        default=1.0,
-        help="... or this many seconds after its first message (default 1.0)",
-    )
-    p.set_defaults(handler=_ingest)  # fmt: skip
-
-
-def _ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from ingest.ingester import ingest
-
-    with _stop_on_signals() as stop:
-        stats = ingest(
-            settings,
-            until_idle=args.until_idle,
-            stop_event=stop,
-            batch_max_events=args.batch_max_events,
-            batch_max_seconds=args.batch_max_seconds,
-        )
-    print(f"ingested: {stats.summary()}")
     return 0
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:
     from ingest import status
 
+    if args.topic_pattern is not None:
+        settings = dataclasses.replace(settings, topic_pattern=args.topic_pattern)
     report = status.collect(settings)
     print(status.render(report))
     if report.broker_error is not None:
         print(f"eventlake status: broker down: {report.broker_error}", file=sys.stderr)
         return 1
     return 0
-
-
-@contextlib.contextmanager
-def _stop_on_signals() -> Iterator[threading.Event]:
-    """Yields an event that SIGINT or SIGTERM sets (a second SIGINT interrupts at once)."""
-    stop = threading.Event()
-
-    def handle(signum: int, frame: FrameType | None) -> None:
-        if stop.is_set() and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        print(f"\n{signal.Signals(signum).name}: stopping cleanly...", file=sys.stderr)
-        stop.set()
-
-    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield stop
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)

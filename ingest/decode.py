@@ -1,7 +1,7 @@
 """Kafka messages to bronze rows: accepted events and dead letters, as Polars frames.
 
-One message at a time through `envelope.parse` for now; the frames are built column-wise. The
-boundary (`decode`: messages in, two frames out) is what a vectorised decoder will keep.
+The fast path (`ingest.fastpath`) takes the batch as a whole; the messages it is unsure of, and
+only those, go through `envelope.parse` one at a time. Both give the same rows for a message.
 """
 
 from __future__ import annotations
@@ -14,24 +14,25 @@ import polars as pl
 from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Message
 
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS
-from eventlake.envelope import Event, parse, to_json
+from eventlake.envelope import Event, Rejection, parse, to_json
+from ingest import fastpath
 
 _UTC_US = pl.Datetime("us", "UTC")
-_DERIVED = ("event_date", "ingested_at")  # computed for the whole batch, not per message
-# the columns filled per message; times as epoch microseconds, cast once per batch
-_EVENT_COLUMNS = pl.Schema(
+_INT32_MAX = 2**31 - 1
+_CHUNK = 10_000  # messages decoded at a time
+_KAFKA_TS_MAX_MS = 2**63 // 1000 - 1  # beyond this a Kafka timestamp cannot be microseconds
+_KAFKA_SCHEMA = pl.Schema(
     {
-        name: pl.Int64 if dtype == _UTC_US else dtype
-        for name, dtype in BRONZE_EVENTS.schema.items()
-        if name not in _DERIVED
+        "index": pl.Int64(),
+        "kafka_topic": pl.String(),
+        "kafka_partition": pl.Int32(),
+        "kafka_offset": pl.Int64(),
+        "kind": pl.Int64(),
+        "ms": pl.Int64(),
     }
 )
-_DEAD_LETTER_COLUMNS = pl.Schema(
-    {
-        name: pl.Int64 if dtype == _UTC_US else dtype
-        for name, dtype in BRONZE_DEAD_LETTERS.schema.items()
-        if name not in _DERIVED
-    }
+_DEAD_LETTER_SCHEMA = pl.Schema(
+    {"index": pl.Int64(), "error_code": pl.String(), "error_detail": pl.String()}
 )
 
 
@@ -42,16 +43,16 @@ class DecodedBatch:
     events: pl.DataFrame  # schema of BRONZE_EVENTS
     dead_letters: pl.DataFrame  # schema of BRONZE_DEAD_LETTERS
     bytes: int  # sum of the message value sizes
-
-
-def kafka_timestamp_us(message: Message) -> int | None:
-    """Returns the message's Kafka timestamp in epoch microseconds, or None if it has none."""
-    kind, ms = message.timestamp()
-    return None if kind == TIMESTAMP_NOT_AVAILABLE else ms * 1000
+    slow: int = 0  # messages that went through `envelope.parse` one at a time
 
 
 def decode(
-    messages: Sequence[Message], *, now_ms: int, max_bytes: int, ingested_at_us: int
+    messages: Sequence[Message],
+    *,
+    now_ms: int,
+    max_bytes: int,
+    ingested_at_us: int,
+    kafka: pl.DataFrame | None = None,
 ) -> DecodedBatch:
     """Returns the bronze rows of `messages`: one event or one dead letter per message.
 
@@ -60,45 +61,102 @@ def decode(
         now_ms: the clock `envelope.parse` checks timestamps against.
         max_bytes: larger values are dead-lettered as too_large.
         ingested_at_us: the batch time written to every row.
+        kafka: `positions(messages)`, when the caller has it already.
     """
-    ev: dict[str, list[Any]] = {name: [] for name in _EVENT_COLUMNS}
-    dl: dict[str, list[Any]] = {name: [] for name in _DEAD_LETTER_COLUMNS}
-    size = 0
-    for message in messages:
-        raw = message.value()
-        size += len(raw) if raw else 0
-        result = parse(raw, now_ms=now_ms, max_bytes=max_bytes)
-        if isinstance(result, Event):
-            ev["event_id"].append(result.event_id)
-            ev["event_type"].append(result.event_type)
-            ev["schema_version"].append(result.schema_version)
-            ev["aggregate_id"].append(result.aggregate_id)
-            ev["event_time"].append(result.event_time_us)
-            ev["payload"].append(to_json(result.payload))
-            ev["metadata"].append(None if result.metadata is None else to_json(result.metadata))
-            ev["extra"].append(None if result.extra is None else to_json(result.extra))
-            ev["registered"].append(result.registered)
-            columns = ev
-        else:
-            dl["key"].append(message.key())
-            dl["raw"].append(raw)
-            dl["error_code"].append(result.code)
-            dl["error_detail"].append(result.detail)
-            columns = dl
-        columns["kafka_topic"].append(message.topic())
-        columns["kafka_partition"].append(message.partition())
-        columns["kafka_offset"].append(message.offset())
-        columns["kafka_timestamp"].append(kafka_timestamp_us(message))
+    if kafka is None:
+        kafka = positions(messages)
     ingested_at = pl.lit(ingested_at_us, pl.Int64).cast(_UTC_US).alias("ingested_at")
+    chunks = [
+        _decode_chunk(
+            messages[first : first + _CHUNK],
+            kafka.slice(first, _CHUNK),
+            now_ms=now_ms,
+            max_bytes=max_bytes,
+            first=first,
+        )
+        for first in range(0, len(messages), _CHUNK)
+    ] or [_decode_chunk([], kafka, now_ms=now_ms, max_bytes=max_bytes, first=0)]
+    events = pl.concat([c.events for c in chunks]).with_columns(ingested_at)
+    dead_letters = pl.concat([c.dead_letters for c in chunks]).with_columns(ingested_at)
+    return DecodedBatch(
+        events.select(BRONZE_EVENTS.schema.names()).cast(BRONZE_EVENTS.schema),
+        dead_letters.select(BRONZE_DEAD_LETTERS.schema.names()).cast(BRONZE_DEAD_LETTERS.schema),
+        sum(c.bytes for c in chunks),
+        slow=sum(c.slow for c in chunks),
+    )
+
+
+def _decode_chunk(
+    messages: Sequence[Message], kafka: pl.DataFrame, *, now_ms: int, max_bytes: int, first: int
+) -> DecodedBatch:
+    """Returns the rows of one chunk of a batch (small chunks keep the memory peak low);
+    `kafka` holds the chunk's positions, indexed from `first`."""
+    values = [m.value() for m in messages]
+    fast = fastpath.accept(values, now_ms=now_ms, max_bytes=max_bytes)
+    slow_events, slow_dead = _one_at_a_time(values, fast.deferred, now_ms, max_bytes)
+    local = kafka.with_columns(pl.col("index") - first)
     events = (
-        pl.DataFrame(ev, schema=_EVENT_COLUMNS)
-        .with_columns(pl.col("event_time", "kafka_timestamp").cast(_UTC_US), ingested_at)
+        pl.concat([fast.events.with_columns(extra=pl.lit(None, pl.String)), slow_events])
+        .join(local, on="index", how="left")
+        .with_columns(pl.col("event_time").cast(_UTC_US))
         .with_columns(event_date=pl.col("event_time").dt.date())
-        .select(BRONZE_EVENTS.schema.names())
     )
-    dead_letters = (
-        pl.DataFrame(dl, schema=_DEAD_LETTER_COLUMNS)
-        .with_columns(pl.col("kafka_timestamp").cast(_UTC_US), ingested_at)
-        .select(BRONZE_DEAD_LETTERS.schema.names())
+    dead_letters = slow_dead.join(local, on="index", how="left").with_columns(
+        key=pl.Series([messages[i].key() for i in slow_dead["index"]], dtype=pl.Binary),
+        raw=pl.Series([values[i] for i in slow_dead["index"]], dtype=pl.Binary),
     )
-    return DecodedBatch(events, dead_letters, size)
+    size = sum(map(len, filter(None, values)))
+    return DecodedBatch(events, dead_letters, size, slow=len(fast.deferred))
+
+
+def positions(messages: Sequence[Message]) -> pl.DataFrame:
+    """Returns the topic, partition, offset and Kafka timestamp of every message, by `index`."""
+    stamps = [m.timestamp() for m in messages]
+    frame = pl.DataFrame(
+        {
+            "index": range(len(messages)),
+            "kafka_topic": [m.topic() for m in messages],
+            "kafka_partition": [m.partition() for m in messages],
+            "kafka_offset": [m.offset() for m in messages],
+            "kind": [kind for kind, _ in stamps],
+            "ms": [ms for _, ms in stamps],
+        },
+        schema=_KAFKA_SCHEMA,
+    )
+    ms = pl.col("ms")
+    usable = (pl.col("kind") != TIMESTAMP_NOT_AVAILABLE) & (ms.abs() <= _KAFKA_TS_MAX_MS)
+    timestamp = pl.when(usable).then(ms * 1000).otherwise(None).cast(_UTC_US)
+    return frame.with_columns(kafka_timestamp=timestamp).drop("kind", "ms")
+
+
+def _one_at_a_time(
+    values: Sequence[bytes | None], positions: Sequence[int], now_ms: int, max_bytes: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Returns (events, dead letters) of the messages at `positions`, judged by `parse`."""
+    events: dict[str, list[Any]] = {name: [] for name in (*fastpath.FAST_SCHEMA, "extra")}
+    dead: dict[str, list[Any]] = {name: [] for name in _DEAD_LETTER_SCHEMA}
+    for i in positions:
+        result = parse(values[i], now_ms=now_ms, max_bytes=max_bytes)
+        if isinstance(result, Event) and result.schema_version > _INT32_MAX:
+            # parse accepts any version of an unregistered type; bronze's column is 32-bit
+            result = Rejection(
+                "invalid_field",
+                f"schema_version {result.schema_version} does not fit bronze's 32-bit column",
+            )
+        if isinstance(result, Rejection):
+            dead["index"].append(i)
+            dead["error_code"].append(result.code)
+            dead["error_detail"].append(result.detail)
+            continue
+        events["index"].append(i)
+        events["event_id"].append(result.event_id)
+        events["event_type"].append(result.event_type)
+        events["schema_version"].append(result.schema_version)
+        events["aggregate_id"].append(result.aggregate_id)
+        events["event_time"].append(result.event_time_us)
+        events["payload"].append(to_json(result.payload))
+        events["metadata"].append(None if result.metadata is None else to_json(result.metadata))
+        events["extra"].append(None if result.extra is None else to_json(result.extra))
+        events["registered"].append(result.registered)
+    schema = {**fastpath.FAST_SCHEMA, "extra": pl.String()}
+    return pl.DataFrame(events, schema=schema), pl.DataFrame(dead, schema=_DEAD_LETTER_SCHEMA)

@@ -9,15 +9,23 @@ log lines go to Python logging instead of raw stderr.
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import time
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import (
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    TopicCollection,
+    TopicPartition,
+)
 from confluent_kafka.admin import AdminClient
 
-from eventlake.errors import BrokerUnavailable
+from eventlake.errors import BrokerUnavailable, ConfigError
 from eventlake.settings import Settings
 
 TopicPartitionKey = tuple[str, int]
@@ -80,6 +88,22 @@ def client_config(
     }
 
 
+ClientT = TypeVar("ClientT")
+
+
+def new_client(factory: Callable[[dict[str, Any]], ClientT], config: dict[str, Any]) -> ClientT:
+    """Returns `factory(config)`: a Kafka client (Consumer, Producer, AdminClient).
+
+    Raises:
+        ConfigError: librdkafka refused the config (a bad EVENTLAKE_KAFKA_CONFIG).
+    """
+    try:
+        return factory(config)
+    except KafkaException as err:
+        reason = err.args[0].str() if err.args else str(err)
+        raise ConfigError(f"EVENTLAKE_KAFKA_CONFIG: {reason}") from err
+
+
 def bootstrap_addresses(bootstrap: str) -> list[tuple[str, int]]:
     """Returns the (host, port) pairs of a bootstrap string such as `h1:9092,h2:9092`.
 
@@ -129,7 +153,7 @@ def list_topics(settings: Settings, *, timeout: float = 10.0) -> dict[str, int]:
         BrokerUnavailable: the broker is unreachable or the request fails.
     """
     require_reachable(settings)
-    admin = AdminClient(client_config(settings))
+    admin = new_client(AdminClient, client_config(settings))
     try:
         metadata = admin.list_topics(timeout=timeout)
     except KafkaException as err:
@@ -161,6 +185,41 @@ def require_topics(settings: Settings, topics: Iterable[str]) -> dict[str, int]:
     return {t: existing[t] for t in wanted}
 
 
+def matching_topics(settings: Settings, pattern: str) -> dict[str, int]:
+    """Returns the partition count of every topic whose whole name matches `pattern`.
+
+    Raises:
+        BrokerUnavailable: the broker is unreachable or the request fails.
+    """
+    regex = re.compile(pattern)
+    return {t: n for t, n in list_topics(settings).items() if regex.fullmatch(t)}
+
+
+def topic_ids(
+    settings: Settings, topics: Iterable[str], *, timeout: float = 10.0
+) -> dict[str, str | None]:
+    """Returns the Kafka topic id of each topic, or None where the broker does not tell one.
+
+    Topic ids (KIP-516) tell a topic from one deleted and created again under the same name.
+    """
+    wanted = list(dict.fromkeys(topics))
+    if not wanted:
+        return {}
+    admin = new_client(AdminClient, client_config(settings))
+    found: dict[str, str | None] = dict.fromkeys(wanted)
+    futures = admin.describe_topics(TopicCollection(wanted), request_timeout=timeout)
+    for topic, future in futures.items():
+        try:
+            topic_id = future.result(timeout=timeout).topic_id
+        except KafkaException as err:
+            log.debug("no topic id for %s (%s): a recreated topic is caught by offsets only",
+                      topic, err)  # fmt: skip
+            continue
+        text = "" if topic_id is None else str(topic_id)
+        found[topic] = text if text.strip("A=") else None  # the all-zero id means "none"
+    return found
+
+
 def partitions_of(topics: Mapping[str, int]) -> list[TopicPartitionKey]:
     """Returns every (topic, partition) of `topics` (topic -> partition count)."""
     return [(topic, p) for topic, count in topics.items() for p in range(count)]
@@ -181,7 +240,8 @@ def end_offsets(
     keys = list(dict.fromkeys(partitions))
     if not keys:
         return {}
-    consumer = Consumer(
+    consumer = new_client(
+        Consumer,
         client_config(
             settings,
             {"fetch.wait.max.ms": 10, "max.partition.fetch.bytes": 1},  # one batch is enough
@@ -190,7 +250,7 @@ def end_offsets(
                 "enable.auto.commit": False,
                 "enable.partition.eof": True,
             },
-        )
+        ),
     )
     try:
         start = []

@@ -6,6 +6,7 @@ broker is down the lake half is still reported.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -13,7 +14,7 @@ from datetime import UTC, datetime
 import polars as pl
 
 from eventlake import lake
-from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS, TABLES
+from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS, BRONZE_INGEST_BATCHES, TABLES
 from eventlake.errors import BrokerUnavailable
 from eventlake.settings import Settings
 from ingest import kafka, offsets
@@ -30,6 +31,7 @@ class PartitionStatus:
     partition: int
     bronze_offset: int | None  # None: bronze holds nothing of it
     kafka_end: int | None  # None: the broker is down
+    last_commit: datetime | None = None  # the last batch that moved it (bronze/ingest_batches)
 
     @property
     def lag(self) -> int | None:
@@ -65,17 +67,27 @@ def collect(settings: Settings) -> Status:
     """Returns the status of the settings' topics and lake (never raises for a down broker)."""
     broker_error = None
     ends: dict[TopicPartitionKey, int] = {}
+    commits = _partition_commits(settings)
     try:
-        partition_counts = kafka.list_topics(settings)
-        keys = [(t, p) for t in settings.topics for p in range(partition_counts.get(t, 0))]
+        if settings.topic_pattern is not None:
+            partition_counts = kafka.matching_topics(settings, settings.topic_pattern)
+            topics: list[str] = sorted(partition_counts)
+        else:
+            partition_counts = kafka.list_topics(settings)
+            topics = list(settings.topics)
+        keys = [(t, p) for t in topics for p in range(partition_counts.get(t, 0))]
         ends = kafka.end_offsets(settings, keys)
     except BrokerUnavailable as err:
         broker_error = str(err)
-        keys = [(t, p) for t in settings.topics for p in range(_PROBE_PARTITIONS)]
+        keys = _known_partitions(settings, commits)
     done = offsets.txn_versions(settings, BRONZE_EVENTS, keys)
     partitions = [
         PartitionStatus(
-            t, p, None if done[(t, p)] == offsets.NONE else done[(t, p)], ends.get((t, p))
+            t,
+            p,
+            None if done[(t, p)] == offsets.NONE else done[(t, p)],
+            ends.get((t, p)),
+            commits.get((t, p)),
         )
         for t, p in keys
         if broker_error is None or done[(t, p)] != offsets.NONE
@@ -88,6 +100,36 @@ def collect(settings: Settings) -> Status:
         dead_letters=_dead_letters_by_code(settings),
         tables=_tables(settings),
     )
+
+
+def _known_partitions(
+    settings: Settings, commits: dict[TopicPartitionKey, datetime]
+) -> list[TopicPartitionKey]:
+    """Returns the partitions to look up with the broker down: those of the settings' topics
+    (or pattern) that bronze/ingest_batches has seen, and partitions 0..255 of listed topics."""
+    if settings.topic_pattern is not None:
+        regex = re.compile(settings.topic_pattern)
+        return sorted(key for key in commits if regex.fullmatch(key[0]))
+    probed = {(t, p) for t in settings.topics for p in range(_PROBE_PARTITIONS)}
+    return sorted(probed | {key for key in commits if key[0] in settings.topics})
+
+
+def _partition_commits(settings: Settings) -> dict[TopicPartitionKey, datetime]:
+    """Returns when each partition was last moved by a batch, from bronze/ingest_batches."""
+    ranges = pl.List(
+        pl.Struct({"topic": pl.String, "partition": pl.Int64, "first": pl.Int64, "last": pl.Int64})
+    )
+    rows = (
+        lake.scan(settings, BRONZE_INGEST_BATCHES)
+        .select("committed_at", pl.col("offset_ranges").str.json_decode(ranges))
+        .explode("offset_ranges")
+        .unnest("offset_ranges")
+        .drop_nulls("topic")
+        .group_by("topic", "partition")
+        .agg(pl.col("committed_at").max())
+        .collect()
+    )
+    return {(t, int(p)): moment for t, p, moment in rows.iter_rows()}
 
 
 def _dead_letters_by_code(settings: Settings) -> dict[str, int]:
@@ -119,14 +161,16 @@ def render(status: Status, *, now: datetime | None = None) -> str:
     broker = "up" if status.broker_error is None else f"DOWN ({status.broker_error})"
     lines = [f"broker  {status.bootstrap}: {broker}", f"lake    {status.lake_root}", ""]
     rows = [
-        (f"{p.topic}/{p.partition}", _show(p.bronze_offset), _show(p.kafka_end), _show(p.lag))
+        (f"{p.topic}/{p.partition}", _show(p.bronze_offset), _show(p.kafka_end), _show(p.lag),
+         "-" if p.last_commit is None else _age((now - p.last_commit).total_seconds()))
         for p in status.partitions
-    ]
+    ]  # fmt: skip
     if rows:
         lags = [p.lag for p in status.partitions]
         total = "-" if any(lag is None for lag in lags) else str(sum(lag or 0 for lag in lags))
-        rows.append(("total", "", "", total))
-        lines += _table(("partition", "bronze offset", "kafka end", "lag"), rows, right=(1, 2, 3))
+        rows.append(("total", "", "", total, ""))
+        headers = ("partition", "bronze offset", "kafka end", "lag", "last commit")
+        lines += _table(headers, rows, right=(1, 2, 3, 4))
     else:
         lines.append("no partitions: nothing ingested yet and the broker is unreachable")
     dead = ", ".join(f"{code}={n}" for code, n in status.dead_letters.items()) or "none"

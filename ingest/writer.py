@@ -1,181 +1,220 @@
-"""The bronze writes of one micro-batch, in the order that makes them exactly once.
+"""The bronze commits of one micro-batch, fenced by the offsets of record in the Delta log.
 
-1. `write_dead_letters`: the rejected messages not yet in bronze/dead_letters, with a txn per
-   partition that had any. Written first: after a crash before step 2 the batch is re-read,
-   and the dead-letter txn versions tell which of its dead letters are already in.
-2. `write_events`: every accepted message, ONE commit whose txn actions move EVERY partition of
-   the batch to its last offset (even a partition whose messages were all dead letters), with
-   the event dates touched in the commit metadata.
-3. `write_batch_record`: one row of bronze/ingest_batches (metrics; lost if the process dies
-   between 2 and 3, which costs nothing but a row of metrics).
+Each attempt (`BronzeWriter.commit`):
 
-`commit_batch` runs 1 and 2 for a batch of Kafka messages.
+1. Brings its cached handles of bronze/events and bronze/dead_letters up to date and reads each
+   batch partition's offset of record (txn version). A partition whose offset of record is not
+   the one its slice continues from was written by another ingester meanwhile: it is *fenced*,
+   and only its rows above the recorded offset are kept (none when the other writer got
+   further), so nothing is written twice and nothing is skipped.
+2. `write_dead_letters`: the rejected messages above both tables' offsets of record, with a txn
+   per partition that has any. Written first: after a crash before step 3 the batch is re-read,
+   and this txn tells which of its dead letters are in already.
+3. `write_events`: the accepted messages, ONE commit whose txn actions move EVERY kept partition
+   to its last offset (even one whose messages were all dead letters), with the event dates
+   touched in the commit metadata.
+
+Both commits are made against the versions read in step 1: delta-rs refuses a commit when a
+commit since then recorded a txn of the same app id (`lake.ConcurrentCommit`), so the check of
+step 1 and the commit are atomic; the caller re-runs the attempt, which then sees the new
+offsets of record.
 """
 
 from __future__ import annotations
 
-import json
 import time
-import uuid
-from collections.abc import Mapping, MutableMapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import polars as pl
-from confluent_kafka import Message
+from deltalake import DeltaTable
 
 from eventlake import lake
-from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS, BRONZE_INGEST_BATCHES
+from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS
+from eventlake.errors import LakeError
 from eventlake.settings import Settings
-from ingest import kafka
-from ingest.decode import decode
+from ingest.batch import Slice
+from ingest.decode import DecodedBatch
 from ingest.kafka import TopicPartitionKey
-from ingest.offsets import NONE, app_id
+from ingest.offsets import NONE, app_id, topic_app_id, txn_of
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def new_dead_letters(
-    frame: pl.DataFrame, committed: Mapping[TopicPartitionKey, int]
-) -> pl.DataFrame:
-    """Returns the rows of `frame` at offsets beyond what the table holds per partition."""
-    keep = pl.lit(True)
-    for (topic, partition), last in committed.items():
-        if last != NONE:
-            in_table = (
-                (pl.col("kafka_topic") == topic)
-                & (pl.col("kafka_partition") == partition)
-                & (pl.col("kafka_offset") <= last)
-            )
-            keep = keep & ~in_table
-    return frame.filter(keep)
+# Data skipping: per-file min/max of these columns are kept in the log (event time above all)
+STATS_COLUMNS = {
+    BRONZE_EVENTS.name: "event_time,event_type,kafka_topic,kafka_partition,kafka_offset,"
+    "ingested_at",
+    BRONZE_DEAD_LETTERS.name: "kafka_topic,kafka_partition,kafka_offset,error_code,ingested_at",
+}
 
 
-def write_dead_letters(
-    settings: Settings,
-    frame: pl.DataFrame,
-    *,
-    last_offsets: Mapping[TopicPartitionKey, int],
-    committed: MutableMapping[TopicPartitionKey, int],
-) -> tuple[int, int | None]:
-    """Returns (rows written, table version or None): appends the dead letters not yet in.
-
-    Args:
-        frame: the batch's dead letters (BRONZE_DEAD_LETTERS schema).
-        last_offsets: the last offset of the batch per partition: the txn version recorded for
-            each partition that has new dead letters.
-        committed: the table's txn version per partition; updated on success.
-    """
-    fresh = new_dead_letters(frame, {k: committed.get(k, NONE) for k in last_offsets})
-    if fresh.is_empty():
-        return 0, None
-    keys = fresh.select("kafka_topic", "kafka_partition").unique().rows()
-    txns = {app_id(topic, partition): last_offsets[(topic, partition)] for topic, partition in keys}
-    version = lake.append(settings, BRONZE_DEAD_LETTERS, fresh, offsets=txns)
-    for key in keys:
-        committed[key] = last_offsets[key]
-    return fresh.height, version
-
-
-def write_events(
-    settings: Settings, frame: pl.DataFrame, *, last_offsets: Mapping[TopicPartitionKey, int]
-) -> int:
-    """Returns the new bronze/events version: `frame` appended with a txn per batch partition.
-
-    The commit metadata `lake.EVENT_DATES_KEY` lists the event dates of `frame`, sorted and
-    comma-separated (absent when the frame is empty).
-    """
-    txns = {app_id(topic, partition): last for (topic, partition), last in last_offsets.items()}
-    metadata = {}
-    if frame.height:
-        dates = frame.get_column("event_date").unique().sort()
-        metadata[lake.EVENT_DATES_KEY] = ",".join(d.isoformat() for d in dates)
-    return lake.append(settings, BRONZE_EVENTS, frame, offsets=txns, metadata=metadata)
+class TableBehind(LakeError):
+    """The Delta log records an offset below one this ingester read or wrote (reset, restored)."""
 
 
 @dataclass(frozen=True)
-class CommittedBatch:
-    """What one micro-batch added to bronze, and how long it took."""
+class SealedBatch:
+    """A decoded micro-batch on its way to bronze."""
 
+    seq: int
+    decoded: DecodedBatch
+    slices: Mapping[TopicPartitionKey, Slice]
+    messages: int
+    started_at_us: int  # wall time of the first message
+    first_seen: float  # monotonic time of the first message
+    decode_ms: float
+    lag: int | None  # messages behind the broker's end when the batch was sealed
+
+
+@dataclass(frozen=True)
+class Committed:
+    """What one batch added to bronze."""
+
+    batch: SealedBatch
     events: int
     dead_letters: int  # rows written (dead letters already in the table are not counted)
-    bytes: int
-    events_version: int
-    ranges: dict[TopicPartitionKey, tuple[int, int]]  # first and last offset per partition
-    started_at_us: int
-    decode_ms: float
-    write_ms: float
-
-    @property
-    def last_offsets(self) -> dict[TopicPartitionKey, int]:
-        """The last offset of the batch per partition: the txn versions it committed."""
-        return {key: last for key, (_, last) in self.ranges.items()}
+    events_version: int | None  # None: nothing of the batch was left to write
+    dead_letters_version: int | None
+    of_record: dict[TopicPartitionKey, int]  # the new offset of record of each kept partition
+    fenced: dict[TopicPartitionKey, int] = field(default_factory=dict)  # moved by another writer
+    events_by_topic: dict[str, int] = field(default_factory=dict)
+    dead_letters_by_code: dict[tuple[str, str], int] = field(default_factory=dict)  # topic, code
+    oldest_kafka_us: int | None = None  # the smallest Kafka timestamp among the rows written
+    write_ms: float = 0.0
+    attempts: int = 1
 
 
-def commit_batch(
-    settings: Settings,
-    messages: Sequence[Message],
-    *,
-    dead_txn: MutableMapping[TopicPartitionKey, int],
-    started_at_us: int,
-) -> CommittedBatch:
-    """Returns what was committed: `messages` decoded, then dead letters, then events written.
-
-    Args:
-        messages: the batch, offsets increasing per partition, none already in bronze/events.
-        dead_txn: bronze/dead_letters' txn version per partition; updated.
-        started_at_us: when the batch's first message arrived (for the batch record).
-    """
-    t0 = time.perf_counter()
-    now_us = time.time_ns() // 1000
-    decoded = decode(
-        messages, now_ms=now_us // 1000, max_bytes=settings.max_message_bytes, ingested_at_us=now_us
-    )
-    ranges: dict[TopicPartitionKey, tuple[int, int]] = {}
-    for msg in messages:
-        topic, partition, offset = kafka.position(msg)
-        key = (topic, partition)
-        ranges[key] = (ranges[key][0] if key in ranges else offset, offset)
-    last = {key: bounds[1] for key, bounds in ranges.items()}
-    t1 = time.perf_counter()
-    dead, _ = write_dead_letters(
-        settings, decoded.dead_letters, last_offsets=last, committed=dead_txn
-    )
-    version = write_events(settings, decoded.events, last_offsets=last)
-    t2 = time.perf_counter()
-    return CommittedBatch(
-        events=decoded.events.height,
-        dead_letters=dead,
-        bytes=decoded.bytes,
-        events_version=version,
-        ranges=ranges,
-        started_at_us=started_at_us,
-        decode_ms=(t1 - t0) * 1000,
-        write_ms=(t2 - t1) * 1000,
-    )
+def write_dead_letters(table: DeltaTable, frame: pl.DataFrame, txns: Mapping[str, int]) -> int:
+    """Returns the bronze/dead_letters version after appending `frame` with `txns`."""
+    return lake.append_to(table, BRONZE_DEAD_LETTERS, frame, offsets=txns)
 
 
-def write_batch_record(
-    settings: Settings, batch: CommittedBatch, *, consumer_id: str, lag: int | None
+def write_events(
+    table: DeltaTable, frame: pl.DataFrame, txns: Mapping[str, int], metadata: Mapping[str, str]
 ) -> int:
-    """Returns the bronze/ingest_batches version after appending the record of `batch`."""
-    offset_ranges = [
-        {"topic": topic, "partition": partition, "first": first, "last": last}
-        for (topic, partition), (first, last) in sorted(batch.ranges.items())
-    ]
-    row = {
-        "batch_id": uuid.uuid4().hex,
-        "consumer_id": consumer_id,
-        "started_at": _EPOCH + timedelta(microseconds=batch.started_at_us),
-        "committed_at": datetime.now(UTC),
-        "events": batch.events,
-        "dead_letters": batch.dead_letters,
-        "bytes": batch.bytes,
-        "offset_ranges": json.dumps(offset_ranges),
-        "events_version": batch.events_version,
-        "lag": lag,
-        "decode_ms": batch.decode_ms,
-        "write_ms": batch.write_ms,
-    }
-    frame = pl.DataFrame([row], schema=BRONZE_INGEST_BATCHES.schema)
-    return lake.append(settings, BRONZE_INGEST_BATCHES, frame)
+    """Returns the bronze/events version after appending `frame` with `txns` and `metadata`."""
+    return lake.append_to(table, BRONZE_EVENTS, frame, offsets=txns, metadata=metadata)
+
+
+class BronzeWriter:
+    """Commits batches to bronze/events and bronze/dead_letters through cached table handles."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.tables: dict[str, DeltaTable] = {}
+        for spec in (BRONZE_EVENTS, BRONZE_DEAD_LETTERS):
+            properties = {"delta.dataSkippingStatsColumns": STATS_COLUMNS[spec.name]}
+            table = lake.ensure_table(settings, spec, properties=properties)
+            lake.ensure_properties(table, spec, properties)  # lakes made before this version
+            self.tables[spec.name] = table
+        self.topic_fingerprints: dict[str, int] = {}  # topic -> fingerprint of its Kafka id
+
+    def commit(self, batch: SealedBatch) -> Committed:
+        """Returns what one attempt committed of `batch` (see the module docstring).
+
+        Raises:
+            lake.ConcurrentCommit: another writer committed one of its partitions meanwhile.
+            TableBehind: the log went back behind the batch (the ingester must restart).
+            LakeError: the lake failed (worth retrying).
+        """
+        started = time.perf_counter()
+        events_table = lake.refresh(self.tables[BRONZE_EVENTS.name], BRONZE_EVENTS)
+        dead_table = lake.refresh(self.tables[BRONZE_DEAD_LETTERS.name], BRONZE_DEAD_LETTERS)
+        floors, fenced = self._floors(events_table, batch.slices)
+        events = _above(batch.decoded.events, floors, batch.slices)
+        dead_floors = {key: max(floor, _record(dead_table, key)) for key, floor in floors.items()}
+        dead = _above(batch.decoded.dead_letters, dead_floors, batch.slices)
+        dead_version = None
+        if dead.height:
+            keys = dead.select("kafka_topic", "kafka_partition").unique().rows()
+            txns = {app_id(t, p): batch.slices[(t, p)].last for t, p in keys}
+            dead_version = write_dead_letters(dead_table, dead, txns)
+        events_version = None
+        if floors:
+            txns = {app_id(*key): batch.slices[key].last for key in floors}
+            for topic in {topic for topic, _ in floors}:
+                fingerprint = self.topic_fingerprints.get(topic)
+                if fingerprint is not None and txn_of(events_table, topic_app_id(topic)) is None:
+                    txns[topic_app_id(topic)] = fingerprint
+            metadata = {}
+            if events.height:
+                dates = events.get_column("event_date").unique().sort()
+                metadata[lake.EVENT_DATES_KEY] = ",".join(d.isoformat() for d in dates)
+            events_version = write_events(events_table, events, txns, metadata)
+        return Committed(
+            batch=batch,
+            events=events.height,
+            dead_letters=dead.height,
+            events_version=events_version,
+            dead_letters_version=dead_version,
+            of_record={key: batch.slices[key].last for key in floors},
+            fenced=fenced,
+            events_by_topic={t: n for (t,), n in _counts(events, "kafka_topic").items()},
+            dead_letters_by_code={
+                (t, c): n for (t, c), n in _counts(dead, "kafka_topic", "error_code").items()
+            },
+            oldest_kafka_us=_oldest(events, dead),
+            write_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    @staticmethod
+    def _floors(
+        table: DeltaTable, slices: Mapping[TopicPartitionKey, Slice]
+    ) -> tuple[dict[TopicPartitionKey, int], dict[TopicPartitionKey, int]]:
+        """Returns (floor of each partition still to write, offset of record of each fenced one).
+
+        A partition's rows above its floor are new; a partition whose offset of record reaches
+        the end of its slice has nothing left to write and no floor.
+        """
+        floors, fenced = {}, {}
+        for key, piece in slices.items():
+            of_record = _record(table, key)
+            if of_record < piece.prev:
+                raise TableBehind(
+                    f"{key[0]}/{key[1]}: {BRONZE_EVENTS.name} records offset {of_record}, below "
+                    f"{piece.prev} which this ingester read or wrote: were the offsets reset or "
+                    "the table restored while it ran? Restart the ingester"
+                )
+            if of_record != piece.prev:
+                fenced[key] = of_record
+            if of_record < piece.last:
+                floors[key] = of_record
+        return floors, fenced
+
+
+def _counts(frame: pl.DataFrame, *by: str) -> dict[tuple[str, ...], int]:
+    if frame.is_empty():
+        return {}
+    return {tuple(row[:-1]): int(row[-1]) for row in frame.group_by(list(by)).len().rows()}
+
+
+def _oldest(*frames: pl.DataFrame) -> int | None:
+    """Returns the smallest Kafka timestamp of the frames' rows, in epoch microseconds."""
+    stamps = pl.concat([f.get_column("kafka_timestamp").dt.epoch("us") for f in frames])
+    oldest = stamps.min()
+    return None if oldest is None else int(oldest)  # type: ignore[arg-type]
+
+
+def _record(table: DeltaTable, key: TopicPartitionKey) -> int:
+    version = txn_of(table, app_id(*key))
+    return NONE if version is None else version
+
+
+def _above(
+    frame: pl.DataFrame,
+    floors: Mapping[TopicPartitionKey, int],
+    slices: Mapping[TopicPartitionKey, Slice],
+) -> pl.DataFrame:
+    """Returns the rows of `frame` whose partition has a floor and whose offset is above it."""
+    if len(floors) == len(slices) and all(floors[k] == s.prev for k, s in slices.items()):
+        return frame  # the common case: every row is above its slice's start by construction
+    bounds = pl.DataFrame(
+        {
+            "kafka_topic": [t for t, _ in floors],
+            "kafka_partition": [p for _, p in floors],
+            "floor": list(floors.values()),
+        },
+        schema={"kafka_topic": pl.String, "kafka_partition": pl.Int32, "floor": pl.Int64},
+    )
+    return (
+        frame.join(bounds, on=["kafka_topic", "kafka_partition"], how="inner")
+        .filter(pl.col("kafka_offset") > pl.col("floor"))
+        .drop("floor")
+    )

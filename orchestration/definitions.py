@@ -11,13 +11,16 @@ from collections.abc import Mapping
 import dagster as dg
 
 from assets.day_range import LAKE_RESOURCE_KEY
-from assets.silver import BRONZE_EVENTS_SOURCE
 from eventlake.settings import Settings
-from orchestration.jobs import day_assets, followup_job, ingested_days_job
+from orchestration.jobs import SOURCES, day_assets, followup_job, ingested_days_job, whole_assets
 from orchestration.partitions import daily_partitions
 from orchestration.resources import LakeResource
 from orchestration.schedules import close_day_schedule
-from orchestration.sensors import bronze_commits_sensor, silver_followups_sensor
+from orchestration.sensors import (
+    automation_sensor,
+    bronze_commits_sensor,
+    silver_followups_sensor,
+)
 
 
 def build_definitions(settings: Settings, env: Mapping[str, str] | None = None) -> dg.Definitions:
@@ -32,11 +35,12 @@ def build_definitions(settings: Settings, env: Mapping[str, str] | None = None) 
     ingested = ingested_days_job(partitions_def)
     followups = followup_job(partitions_def)
     return dg.Definitions(
-        assets=[BRONZE_EVENTS_SOURCE, *day_assets(partitions_def)],
+        assets=[*SOURCES, *day_assets(partitions_def), *whole_assets()],
         jobs=[ingested, followups],
         sensors=[
             bronze_commits_sensor(partitions_def, ingested),
             silver_followups_sensor(partitions_def, followups),
+            automation_sensor(),
         ],
         schedules=[close_day_schedule(partitions_def, ingested)],
         resources={LAKE_RESOURCE_KEY: LakeResource.from_settings(settings, env)},

@@ -1,18 +1,53 @@
-"""The day-partitioned assets and the jobs the sensors and schedules launch."""
+"""Every asset, and the jobs the sensors and schedules launch."""
 
 from __future__ import annotations
 
 import dagster as dg
 
 from assets.active_users import daily_active_users_asset
-from assets.revenue import revenue_daily_asset
-from assets.silver import silver_events_asset
-from eventlake.catalog import GOLD_DAILY_ACTIVE_USERS, GOLD_REVENUE_DAILY, SILVER_EVENTS, TableSpec
+from assets.cohorts import cohort_retention_table
+from assets.funnel import funnel_daily_asset
+from assets.lifecycle import lifecycle_daily_asset
+from assets.products import DIM_PRODUCTS_SOURCE, product_performance_asset
+from assets.revenue import revenue_by_product_asset, revenue_daily_asset
+from assets.rfm import customer_rfm_table
+from assets.sessions import sessions_asset, sessions_daily_asset
+from assets.silver import BRONZE_EVENTS_SOURCE, silver_events_asset
+from assets.typed_silver import TYPED_TABLES, typed_silver_asset
+from assets.users import silver_users
+from eventlake.catalog import (
+    GOLD_COHORT_RETENTION,
+    GOLD_CUSTOMER_RFM,
+    GOLD_DAILY_ACTIVE_USERS,
+    GOLD_FUNNEL_DAILY,
+    GOLD_LIFECYCLE_DAILY,
+    GOLD_PRODUCT_PERFORMANCE,
+    GOLD_REVENUE_BY_PRODUCT,
+    GOLD_REVENUE_DAILY,
+    GOLD_SESSIONS_DAILY,
+    SILVER_EVENTS,
+    SILVER_SESSIONS,
+    SILVER_USERS,
+    TableSpec,
+)
 from orchestration.followups import FOLLOWUP_TABLES
 
 INGESTED_DAYS_JOB = "ingested_days"
 FOLLOWUP_JOB = "silver_followups"
-DAY_TABLES: tuple[TableSpec, ...] = (SILVER_EVENTS, GOLD_REVENUE_DAILY, GOLD_DAILY_ACTIVE_USERS)
+DAY_TABLES: tuple[TableSpec, ...] = (
+    SILVER_EVENTS,
+    *TYPED_TABLES,
+    SILVER_SESSIONS,
+    GOLD_REVENUE_DAILY,
+    GOLD_REVENUE_BY_PRODUCT,
+    GOLD_DAILY_ACTIVE_USERS,
+    GOLD_SESSIONS_DAILY,
+    GOLD_FUNNEL_DAILY,
+    GOLD_PRODUCT_PERFORMANCE,
+    GOLD_LIFECYCLE_DAILY,
+)
+WHOLE_TABLES: tuple[TableSpec, ...] = (SILVER_USERS, GOLD_COHORT_RETENTION, GOLD_CUSTOMER_RFM)
+SOURCES: tuple[dg.AssetSpec, ...] = (BRONZE_EVENTS_SOURCE, DIM_PRODUCTS_SOURCE)
 
 
 def asset_key(spec: TableSpec) -> dg.AssetKey:
@@ -21,22 +56,35 @@ def asset_key(spec: TableSpec) -> dg.AssetKey:
 
 
 def day_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
-    """Returns every day-partitioned asset: silver/events and the gold tables built from it."""
+    """Returns every day-partitioned asset: silver/events and everything built from it by day."""
     return [
         silver_events_asset(partitions_def),
+        typed_silver_asset(partitions_def),
+        sessions_asset(partitions_def),
         revenue_daily_asset(partitions_def),
+        revenue_by_product_asset(partitions_def),
         daily_active_users_asset(partitions_def),
+        sessions_daily_asset(partitions_def),
+        funnel_daily_asset(partitions_def),
+        product_performance_asset(partitions_def),
+        lifecycle_daily_asset(partitions_def),
     ]
 
 
+def whole_assets() -> list[dg.AssetsDefinition]:
+    """Returns the unpartitioned assets, rebuilt whole from every day of silver."""
+    return [silver_users, cohort_retention_table, customer_rfm_table]
+
+
 def ingested_days_job(partitions_def: dg.PartitionsDefinition) -> dg.UnresolvedAssetJobDefinition:
-    """Returns the job that rebuilds silver and every day-partitioned gold table for a day range."""
+    """Returns the job that rebuilds silver and every day-partitioned table for a day range."""
     return dg.define_asset_job(
         INGESTED_DAYS_JOB,
         selection=dg.AssetSelection.assets(*(asset_key(t) for t in DAY_TABLES)),
         partitions_def=partitions_def,
-        description="Silver and every day-partitioned gold table for a range of days "
-        "(the days new bronze commits touched, or the nightly close of yesterday).",
+        description="Silver and every day-partitioned table for a range of days (the days new "
+        "bronze commits touched, or the nightly close of yesterday). The windows reaching "
+        "outside the range and the unpartitioned tables follow through automation.",
     )
 
 
@@ -46,6 +94,7 @@ def followup_job(partitions_def: dg.PartitionsDefinition) -> dg.UnresolvedAssetJ
         FOLLOWUP_JOB,
         selection=dg.AssetSelection.assets(*(asset_key(t) for t in FOLLOWUP_TABLES)),
         partitions_def=partitions_def,
-        description="Gold days outside a finished run that read the silver days it rewrote "
-        "(the 30-day windows after them; days sharing an order_id).",
+        description="Gold days outside a finished run whose figures depend on the days it "
+        "rewrote in ways no partition mapping can express (days sharing an order_id; the next "
+        "active day of users who became new).",
     )

@@ -17,13 +17,19 @@ from datetime import date
 import dagster as dg
 
 from assets.day_range import LAKE_RESOURCE_KEY
-from assets.silver import BRONZE_EVENTS_SOURCE
 from eventlake.catalog import BRONZE_EVENTS
 from eventlake.errors import ConfigError, EventlakeError, LakeError
 from eventlake.lake import open_table, table_uri
 from eventlake.settings import Settings
 from orchestration.bronze_log import all_event_days
-from orchestration.jobs import DAY_TABLES, asset_key, day_assets
+from orchestration.jobs import (
+    DAY_TABLES,
+    SOURCES,
+    WHOLE_TABLES,
+    asset_key,
+    day_assets,
+    whole_assets,
+)
 from orchestration.partitions import daily_partitions, range_tags
 from orchestration.resources import LakeResource
 
@@ -47,7 +53,7 @@ class MaterializeReport:
         """Returns the report as lines for a terminal."""
         width = max(len(name) for name in self.rows)
         head = (
-            f"materialized {self.first}..{self.last} ({self.days} days, 1 run) "
+            f"materialized {self.first}..{self.last} ({self.days} days, 2 runs) "
             f"in {self.seconds:.1f} s"
         )
         return [head, *(f"  {name:<{width}}  {n:>12,} rows" for name, n in self.rows.items())]
@@ -115,7 +121,8 @@ def materialize_days(
     instance: dg.DagsterInstance | None = None,
     log_level: str = "WARNING",
 ) -> MaterializeReport:
-    """Materializes silver and every day-partitioned gold table for days [first, last].
+    """Materializes every asset: the day-partitioned ones for days [first, last], in one run,
+    then the unpartitioned ones (rebuilt whole) in a second run.
 
     Args:
         log_level: the level of the run's console log (DEBUG shows every Dagster event).
@@ -124,28 +131,39 @@ def materialize_days(
         EventlakeError: the run failed (the message names the step and its error).
     """
     partitions_def = daily_partitions(settings)
+    resources = {LAKE_RESOURCE_KEY: LakeResource.from_settings(settings)}
+    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    assets: list[dg.AssetsDefinition | dg.AssetSpec] = [
+        *SOURCES,
+        *day_assets(partitions_def),
+        *whole_assets(),
+    ]
     started = time.perf_counter()
-    result = dg.materialize(
-        [BRONZE_EVENTS_SOURCE, *day_assets(partitions_def)],
-        instance=instance,
-        resources={LAKE_RESOURCE_KEY: LakeResource.from_settings(settings)},
-        tags=range_tags(first, last),
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-        selection=dg.AssetSelection.assets(*(asset_key(t) for t in DAY_TABLES)),
-        raise_on_error=False,
-    )
+    rows = dict.fromkeys((t.name for t in (*DAY_TABLES, *WHOLE_TABLES)), 0)
+    run_id = ""
+    # Two runs: the day range (one run for the whole range), then the unpartitioned tables.
+    for tags, tables in ((range_tags(first, last), DAY_TABLES), ({}, WHOLE_TABLES)):
+        result = dg.materialize(
+            assets,
+            instance=instance,
+            resources=resources,
+            tags=tags,
+            run_config=run_config,
+            selection=dg.AssetSelection.assets(*(asset_key(t) for t in tables)),
+            raise_on_error=False,
+        )
+        if not result.success:
+            raise EventlakeError(f"{first}..{last}: {_first_failure(result)}")
+        run_id = run_id or result.run_id
+        for event in result.get_asset_materialization_events():
+            if event.asset_key is None:
+                continue
+            name = "/".join(event.asset_key.path)
+            value = event.materialization.metadata.get("rows")
+            if isinstance(value, dg.IntMetadataValue) and value.value is not None:
+                rows[name] = value.value  # the run's rows: the same on each of its partitions
     seconds = time.perf_counter() - started
-    if not result.success:
-        raise EventlakeError(f"{first}..{last}: {_first_failure(result)}")
-    rows = dict.fromkeys((t.name for t in DAY_TABLES), 0)
-    for event in result.get_asset_materialization_events():
-        if event.asset_key is None:
-            continue
-        name = "/".join(event.asset_key.path)
-        value = event.materialization.metadata.get("rows")
-        if isinstance(value, dg.IntMetadataValue) and value.value is not None:
-            rows[name] = value.value  # the run's rows: the same on each of its partitions
-    return MaterializeReport(first, last, rows, seconds, result.run_id)
+    return MaterializeReport(first, last, rows, seconds, run_id)
 
 
 def _first_failure(result: dg.ExecuteInProcessResult) -> str:

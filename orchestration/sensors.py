@@ -5,10 +5,13 @@ Late data: the ingester writes an event in the partition of its own day, and rec
 day in the commit metadata, so a late event simply adds its (past) day to the touched days;
 the `bronze_commits` sensor runs each contiguous range of touched days once per new bronze
 version (the version is in the run key: a day that ran before runs again when it changes).
-Windows: once such a run succeeds, `silver_followups` requests DAU-only runs for the 29 days
-after its range and revenue-only runs for days sharing an order_id with it; it acts on runs
-of any job that materialized silver (sensor runs, UI backfills, the nightly close of yesterday),
-and its own runs rewrite no silver, so they end the chain.
+Windows: the partitions outside a run whose fixed windows include its days (the 29 days of
+WAU/MAU after a day, the funnel of the day before, ...) and the unpartitioned tables follow by
+automation (`automation_conditions`). Dependencies that move with the data follow by
+`silver_followups`: after any run (sensor runs, automation runs, UI backfills, the nightly
+close) that rewrote silver/orders or silver/user_activity_daily days, it requests runs for the
+days sharing an order_id with them and for the next active day of users who became new; its
+own runs rewrite no silver, so they end the chain.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from eventlake.catalog import BRONZE_EVENTS, BY_NAME, SILVER_EVENTS
+from eventlake.catalog import BRONZE_EVENTS, BY_NAME, SILVER_ORDERS, SILVER_USER_ACTIVITY_DAILY
 from eventlake.lake import open_table
 from eventlake.settings import Settings
 from orchestration.bronze_log import BronzeCursor, plan_days, touched_since
@@ -27,6 +30,7 @@ from orchestration.partitions import day_ranges, partition_span, range_tags
 from orchestration.resources import LakeResource
 
 BRONZE_SENSOR_INTERVAL_S = 15
+AUTOMATION_INTERVAL_S = 15
 FOLLOWUP_SENSOR_INTERVAL_S = 10  # one finished run with follow-ups is handled per tick
 BRONZE_VERSION_TAG = "eventlake/bronze_version"
 AFTER_RUN_TAG = "eventlake/after_run"
@@ -104,13 +108,16 @@ def followup_requests(
     job_name: str,
     now: datetime,
 ) -> list[dg.RunRequest]:
-    """Returns the runs for the gold days outside run `run_id` that read the silver days it wrote."""
+    """Returns the runs for the gold days outside run `run_id` that depend on the silver days it
+    wrote through the data (shared order ids, new users' next active day)."""
     materialized = materialized_days(instance, run_id)
-    silver_days = materialized.get(asset_key(SILVER_EVENTS))
+    order_days = materialized.get(asset_key(SILVER_ORDERS), set())
+    activity_days = materialized.get(asset_key(SILVER_USER_ACTIVITY_DAILY), set())
     span = partition_span(partitions_def, now)
-    if not silver_days or span is None:
+    if not (order_days or activity_days) or span is None:
         return []
-    plan = plan_followups(materialized, affected_days(settings, silver_days), *span)
+    reading = affected_days(settings, order_days, activity_days)
+    plan = plan_followups(materialized, reading, *span)
     return [
         dg.RunRequest(
             run_key=f"followup:{run_id}:{name}:{a}..{b}",
@@ -126,7 +133,8 @@ def followup_requests(
 def silver_followups_sensor(
     partitions_def: dg.DailyPartitionsDefinition, job: dg.UnresolvedAssetJobDefinition
 ) -> dg.RunStatusSensorDefinition:
-    """Returns the sensor that follows each successful run that rewrote silver days."""
+    """Returns the sensor that follows each successful run that rewrote silver orders or
+    activity days."""
 
     @dg.run_status_sensor(
         run_status=dg.DagsterRunStatus.SUCCESS,
@@ -134,8 +142,9 @@ def silver_followups_sensor(
         request_job=job,
         minimum_interval_seconds=FOLLOWUP_SENSOR_INTERVAL_S,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="After a run rewrote silver days, rewrites the gold days outside it that "
-        "read them: DAU/WAU/MAU of the 29 days after, revenue of days sharing an order_id.",
+        description="After a run rewrote silver orders or activity days, rewrites the gold days "
+        "outside it that depend on them through the data: days sharing an order_id (revenue, "
+        "products, funnel), the next active day of users who became new (lifecycle).",
     )
     def silver_followups(
         context: dg.RunStatusSensorContext, lake: LakeResource
@@ -152,3 +161,19 @@ def silver_followups_sensor(
         return requests or None
 
     return silver_followups
+
+
+def automation_sensor() -> dg.AutomationConditionSensorDefinition:
+    """Returns the sensor that evaluates every asset's automation condition, running by default.
+
+    Dagster's default automation sensor ships stopped; this one runs every 15 s and launches
+    a multi-partition request as a backfill, so a single-run policy makes one run per range.
+    """
+    return dg.AutomationConditionSensorDefinition(
+        "automation_conditions",
+        target=dg.AssetSelection.all(),
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=AUTOMATION_INTERVAL_S,
+        description="Windows and whole tables: requests every partition whose dependency "
+        "partitions (through the partition mappings) changed since it was last materialized.",
+    )

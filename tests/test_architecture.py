@@ -47,8 +47,20 @@ def test_no_table_path_literals_outside_the_catalog() -> None:
         for path in (ROOT / package).rglob("*.py"):
             if path.name == "catalog.py":
                 continue
-            for node in ast.walk(ast.parse(path.read_text())):
+            tree = ast.parse(path.read_text())
+            docstrings = {id(n.body[0].value) for n in ast.walk(tree) if _has_docstring(n)}
+            for node in ast.walk(tree):
+                if id(node) in docstrings:
+                    continue
                 is_text = isinstance(node, ast.Constant) and isinstance(node.value, str)
                 if is_text and node.value.startswith(("bronze/", "silver/", "gold/")):
                     offenders.append(f"{path.relative_to(ROOT)}: {node.value!r}")
     assert offenders == []
+
+
+def _has_docstring(node: ast.AST) -> bool:
+    scopes = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+    if not isinstance(node, scopes) or not node.body:
+        return False
+    first = node.body[0]
+    return isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)

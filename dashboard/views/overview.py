@@ -1,119 +1,123 @@
-"""Overview page: active users and revenue of the latest day in range, their trends, freshness.
+"""Overview page: active users, revenue, orders and conversion of the latest day in range (or of
+the whole range), each beside the period before, with their trends and freshness.
 
-Run by `st.navigation` from `dashboard/app.py`, which has already drawn the sidebar. The figures
-sit in a fragment that re-reads the lake every few seconds while live refresh is on.
+Run by `st.navigation` from `dashboard/app.py`, which has already drawn the sidebar. Today's
+figures come live from the event log; finished days from the gold tables.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
 
 import polars as pl
 import streamlit as st
 
-from dashboard import cache, charts, figures, queries, session, widgets
-from eventlake.catalog import GOLD_DAILY_ACTIVE_USERS, GOLD_REVENUE_DAILY
-from eventlake.errors import LakeError
-from eventlake.settings import Settings
+from dashboard import charts, figures, frame, restated, widgets
+from dashboard.overview_parts import (
+    ACTIVITY,
+    CONVERSION,
+    Loaded,
+    load,
+    period_figures,
+    revenue_measures,
+    source_lines,
+)
+from eventlake.catalog import (
+    BRONZE_EVENTS,
+    GOLD_DAILY_ACTIVE_USERS,
+    GOLD_FUNNEL_DAILY,
+    GOLD_REVENUE_DAILY,
+    SILVER_ORDERS,
+    SILVER_PRODUCT_EVENTS,
+    SILVER_USER_ACTIVITY_DAILY,
+    SILVER_USERS,
+)
 
 CURRENCY_KEY = "overview_currency"
-NOTES = f"""
+COMPARE_KEY = "overview_compare"
+DAY, PERIOD = "the day before", "the previous period"
+INFO = frame.PageInfo(
+    title="📊 Overview",
+    key="overview",
+    tables=(GOLD_DAILY_ACTIVE_USERS, GOLD_REVENUE_DAILY, GOLD_FUNNEL_DAILY),
+    notes=f"""
 - **DAU** — distinct `payload.user_id` over the silver events dated that day (UTC calendar day).
   **WAU** counts the 7 days ending that day, **MAU** the 30 days; **stickiness** = DAU / MAU.
 - **Revenue** — sum of `total_amount` over distinct `order_id`s of `order_placed` events: when
   several events carry one order id, the earliest by event time counts (ties: smallest
   `event_id`). **Orders** counts those orders; **avg order value** = revenue / orders.
 - Amounts stay in their own currency: no exchange rates, no conversion, no cross-currency totals.
-- Each delta compares with the day before; a day the read model has no row for shows none.
-  Today's figures grow until the day ends.
-- Read from `{GOLD_DAILY_ACTIVE_USERS.name}` and `{GOLD_REVENUE_DAILY.name}`, which
-  `eventlake materialize` (or Dagster in the running stack) rebuilds from the event log.
-"""
-
-ACTIVITY = (
-    figures.Measure(
-        label="DAU",
-        column="dau",
-        value=figures.format_count,
-        delta=figures.delta_count,
-        help="Distinct payload.user_id over the day's silver events (UTC day).",
-    ),
-    figures.Measure(
-        label="WAU",
-        column="wau",
-        value=figures.format_count,
-        delta=figures.delta_count,
-        help="Distinct users over the 7 days ending that day.",
-    ),
-    figures.Measure(
-        label="MAU",
-        column="mau",
-        value=figures.format_count,
-        delta=figures.delta_count,
-        help="Distinct users over the 30 days ending that day.",
-    ),
-    figures.Measure(
-        label="Stickiness",
-        column="stickiness",
-        value=figures.format_ratio,
-        delta=figures.delta_ratio,
-        help="DAU / MAU of that day; the delta is in percentage points.",
-    ),
+- **Conversion** — of the users who viewed a product (`product_view`) that day, the share who
+  then added to cart (`add_to_cart`) and placed an order within 24 h (`{GOLD_FUNNEL_DAILY.name}`).
+- **Compare with the day before**: the latest day in range against the day before it; a day the
+  read model has no row for shows no delta. **With the previous period**: the selected days
+  against as many days just before; DAU and stickiness are daily means, WAU and MAU the value
+  on the last day, revenue and orders sums, conversion = ordered / viewed over the period.
+- **Today** is computed live from `{BRONZE_EVENTS.name}` every few seconds (the same projections, run
+  on today's log rows); earlier days come from the gold tables, which `eventlake materialize`
+  (or Dagster in the running stack) rebuilds from the event log.
+""",
+    filters=f"Currency applies to revenue, orders and average order value. Plan, signup source "
+    f"and country apply to every figure, rebuilt from `{SILVER_USER_ACTIVITY_DAILY.name}`, "
+    f"`{SILVER_ORDERS.name}` and `{SILVER_PRODUCT_EVENTS.name}` of the users "
+    f"`{SILVER_USERS.name}` gives those attributes.",
 )
 
 
-def revenue_measures(currency: str) -> tuple[figures.Measure, ...]:
-    """Returns how revenue, orders and average order value in `currency` are shown."""
+def _marks(
+    ctx: frame.Context,
+    table: str,
+    day: date,
+    columns: Sequence[str],
+    key: Mapping[str, object] | None = None,
+) -> dict[str, list[str]]:
+    """Returns the restatements of each column's figure of `day`, in words."""
+    return {c: restated.for_figure(ctx.restated, table, day, c, key) for c in columns}
 
-    def amount(value: float | None) -> str:
-        return figures.format_amount(value, currency)
 
-    return (
-        figures.Measure(
-            label=f"Revenue ({currency})",
-            column="revenue",
-            value=amount,
-            delta=figures.delta_amount,
-            help=f"Sum of total_amount over the day's distinct order_ids, in {currency} only.",
-        ),
-        figures.Measure(
-            label=f"Orders ({currency})",
-            column="orders",
-            value=figures.format_count,
-            delta=figures.delta_count,
-            help=f"Distinct order_ids placed that day in {currency} (earliest event wins).",
-        ),
-        figures.Measure(
-            label=f"Avg order value ({currency})",
-            column="avg_order_value",
-            value=amount,
-            delta=figures.delta_amount,
-            help=f"Revenue / orders of that day in {currency}.",
-        ),
+def _day_metrics(ctx: frame.Context, data: Loaded, day: date) -> None:
+    """Draws activity, money and conversion of `day`, each against the day before."""
+    users_marks = _marks(
+        ctx, GOLD_DAILY_ACTIVE_USERS.name, day, ("dau", "wau", "mau", "stickiness")
     )
-
-
-def revenue_metrics(users: pl.DataFrame, revenue: pl.DataFrame, day: date, first: date) -> None:
-    """Draws revenue, orders and average order value of `day` in one currency (selectable)."""
-    options = figures.currencies(revenue.filter(pl.col("day") >= first))
-    if not options:
-        st.caption("💤 No orders in the selected days.")
-        return
-    pick, *slots = st.columns(4)
-    # A choice missing from new options (other days) falls back to the first: Streamlit resets it.
-    currency: str = pick.selectbox(
-        "Currency",
-        options,
-        key=CURRENCY_KEY,
-        help="Amounts are per currency (no FX conversion). Default: the most orders in range.",
+    widgets.metric_row(
+        data.users, day, ctx.scope.first, ACTIVITY, marks=users_marks, source=data.source(day)
     )
-    daily = figures.currency_daily(revenue, users["day"], currency)
-    widgets.metric_row(daily, day, first, revenue_measures(currency), slots)
+    options = figures.currencies(data.revenue.filter(pl.col("day") >= ctx.scope.first))
+    pick = st.columns(4)[0]  # the picker on its own row: four wide metrics below
+    slots = st.columns(4)
+    if options:
+        currency: str = pick.selectbox(
+            "Currency",
+            options,
+            key=CURRENCY_KEY,
+            help="Amounts are per currency (no FX conversion). Default: the most orders in range.",
+        )
+        daily = figures.currency_daily(data.revenue, data.users["day"], currency)
+        marks = _marks(
+            ctx, GOLD_REVENUE_DAILY.name, day, ("revenue", "orders", "avg_order_value"),
+            {"currency": currency},
+        )  # fmt: skip
+        widgets.metric_row(
+            daily, day, ctx.scope.first, revenue_measures(currency), slots[:3],
+            marks=marks, source=data.source(day),
+        )  # fmt: skip
+    else:
+        pick.caption("💤 No orders in the selected days.")
+    funnel_marks = _marks(ctx, GOLD_FUNNEL_DAILY.name, day, ("view_to_order_rate",))
+    widgets.metric_row(
+        data.funnel, day, ctx.scope.first, (CONVERSION,), slots[3:], marks=funnel_marks,
+        source=data.source(day),
+    )  # fmt: skip
 
 
-def trend_charts(users: pl.DataFrame, revenue: pl.DataFrame, first: date, last: date) -> None:
+def trend_charts(data: Loaded, ctx: frame.Context) -> None:
     """Draws the DAU/WAU/MAU lines and the revenue bars per currency, each with a CSV button."""
+    first, last = ctx.scope.first, ctx.scope.last
     span = f"{first.isoformat()}_{last.isoformat()}"
+    users = data.users.filter(pl.col("day") >= first)
+    revenue = data.revenue.filter(pl.col("day") >= first)
     left, right = st.columns(2)
     with left:
         st.subheader("👥 Active users")
@@ -130,63 +134,41 @@ def trend_charts(users: pl.DataFrame, revenue: pl.DataFrame, first: date, last: 
         widgets.csv_download(
             "Revenue (CSV)", revenue, f"revenue_daily_{span}.csv", key="csv_revenue"
         )
-
-
-def freshness(settings: Settings, now: datetime) -> queries.Freshness | None:
-    """Draws the freshness line; an unreadable log is reported without hiding the figures."""
-    try:
-        fresh = cache.freshness(settings)
-    except LakeError as err:
-        widgets.lake_error(err)
-        return None
-    widgets.freshness_line(fresh, now)
-    return fresh
-
-
-def overview(settings: Settings) -> None:
-    """Draws everything below the title from a fresh read of the lake (the live fragment)."""
-    now = datetime.now(UTC)
-    try:
-        if session.sidebar_outdated(settings):
-            st.rerun()  # new days landed: redraw the sidebar's range too
-        days = session.selected_days()
-        if days is not None:
-            first, last = days
-            # One day earlier than shown: the first day's metrics still get a delta.
-            users = cache.active_users(settings, first - timedelta(days=1), last)
-            revenue = cache.revenue(settings, first - timedelta(days=1), last)
-    except LakeError as err:
-        widgets.lake_error(err)
-        return
-    fresh = freshness(settings, now)
-    if days is None:
-        widgets.no_data(fresh)
-        return
-    day = figures.latest_day(first, last, users, revenue)
-    if day is None:
-        st.info(f"No rows between {first} and {last}: pick other days in the sidebar.", icon="📅")
-        return
-    partial = " — today so far, partial until the day ends" if day == now.date() else ""
-    st.markdown(f"##### {day:%A %d %B %Y} (UTC){partial}")
-    st.caption(f"Each delta compares with {day - timedelta(days=1)}.")
-    widgets.metric_row(users, day, first, ACTIVITY)
-    revenue_metrics(users, revenue, day, first)
-    shown_users = users.filter(pl.col("day") >= first)
-    shown_revenue = revenue.filter(pl.col("day") >= first)
-    trend_charts(shown_users, shown_revenue, first, last)
     with st.expander("🔢 Table data"):
         day_column = {"day": st.column_config.DateColumn("day", format="YYYY-MM-DD")}
-        st.dataframe(shown_users, hide_index=True, column_config=day_column)
-        st.dataframe(shown_revenue, hide_index=True, column_config=day_column)
-    with st.expander("ℹ️ How these figures are computed"):
-        st.markdown(NOTES)
+        st.dataframe(users, hide_index=True, column_config=day_column)
+        st.dataframe(revenue, hide_index=True, column_config=day_column)
 
 
-def main() -> None:
-    """Draws the page: the title, then the live fragment."""
-    settings = session.settings()
-    st.title("📊 Overview")
-    st.fragment(overview, run_every=session.refresh_every())(settings)
+def body(ctx: frame.Context) -> None:
+    """Draws the figures of the latest day (or period) in range, then the trends."""
+    compare = st.radio(
+        "Compare with", (DAY, PERIOD), key=COMPARE_KEY, horizontal=True,
+        help="The latest day against the day before, or the selected days against as many "
+        "days just before them.",
+    )  # fmt: skip
+    data = load(ctx, period=compare == PERIOD)
+    day = figures.latest_day(ctx.scope.first, ctx.scope.last, data.users, data.revenue)
+    if day is None:
+        st.info(
+            f"No rows between {ctx.scope.first} and {ctx.scope.last}: pick other days in the "
+            "sidebar.",
+            icon="📅",
+        )
+        return
+    if compare == PERIOD:
+        before = ctx.scope.previous()
+        st.markdown(f"##### {ctx.scope.first} – {ctx.scope.last} ({ctx.scope.days} days, UTC)")
+        st.caption(f"Each delta compares with {before.first} – {before.last}.")
+        period_figures(ctx, data, CURRENCY_KEY)
+    else:
+        partial = " — today so far, live from the event log" if data.is_live(day) else ""
+        st.markdown(f"##### {day:%A %d %B %Y} (UTC){partial}")
+        st.caption(f"Each delta compares with {day - timedelta(days=1)}.")
+        _day_metrics(ctx, data, day)
+    for line in source_lines(data, ctx.now):
+        st.caption(line)
+    trend_charts(data, ctx)
 
 
-main()
+frame.show(INFO, body)

@@ -113,8 +113,9 @@ def simulate(
     deliveries = _Deliveries()
     # room for the too_large messages, which must exceed what the ingester accepts
     max_bytes = max(1_000_000, settings.max_message_bytes + 65_536)
-    producer = Producer(
-        kafka.client_config(settings, {**PRODUCER_DEFAULTS, "message.max.bytes": max_bytes})
+    producer = kafka.new_client(
+        Producer,
+        kafka.client_config(settings, {**PRODUCER_DEFAULTS, "message.max.bytes": max_bytes}),
     )
     show = progress if progress is not None else options.count > 0 and sys.stderr.isatty()
     bar = _progress_bar(options.count) if show and options.count > 0 else None

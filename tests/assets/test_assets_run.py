@@ -1,4 +1,4 @@
-"""The three day assets in a real Dagster range run on a temporary lake."""
+"""Every asset in real Dagster range runs on a temporary lake; the blocking silver checks."""
 
 from __future__ import annotations
 
@@ -10,26 +10,21 @@ import polars as pl
 from bronze_log_rows import append_bronze, event, login, order
 from polars.testing import assert_frame_equal
 
-from assets.active_users import daily_active_users_asset
 from assets.day_range import LAKE_RESOURCE_KEY
-from assets.revenue import revenue_daily_asset
-from assets.silver import BRONZE_EVENTS_SOURCE, silver_events_asset
 from eventlake import lake
-from eventlake.catalog import GOLD_DAILY_ACTIVE_USERS, GOLD_REVENUE_DAILY, SILVER_EVENTS
+from eventlake.catalog import (
+    GOLD_DAILY_ACTIVE_USERS,
+    GOLD_REVENUE_DAILY,
+    SILVER_EVENTS,
+    SILVER_ORDERS,
+)
 from eventlake.settings import Settings
+from orchestration.jobs import DAY_TABLES, SOURCES, day_assets, whole_assets
+from orchestration.partitions import range_tags
+from orchestration.resources import LakeResource
 
 D1, D2, D3 = date(2024, 2, 1), date(2024, 2, 2), date(2024, 2, 3)
 PARTITIONS = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_offset=1)
-
-
-class StaticLake(dg.ConfigurableResource):
-    """Gives fixed settings (the real resource lives in orchestration, which assets may not
-    import, and is tested there)."""
-
-    lake_root: str
-
-    def settings(self) -> Settings:
-        return Settings.from_env(env={}, lake_root=self.lake_root)
 
 
 def at(day: date, hour: int) -> datetime:
@@ -37,24 +32,16 @@ def at(day: date, hour: int) -> datetime:
 
 
 def run(settings: Settings, first: date, last: date, home: Path) -> dg.ExecuteInProcessResult:
-    assets = [
-        BRONZE_EVENTS_SOURCE,
-        silver_events_asset(PARTITIONS),
-        revenue_daily_asset(PARTITIONS),
-        daily_active_users_asset(PARTITIONS),
-    ]
-    tags = {
-        "dagster/asset_partition_range_start": first.isoformat(),
-        "dagster/asset_partition_range_end": last.isoformat(),
-    }
+    assets = [*SOURCES, *day_assets(PARTITIONS), *whole_assets()]
     home.mkdir()
-    with dg.instance_for_test(temp_dir=str(home)) as instance:  # sets DAGSTER_HOME to it
+    with dg.instance_for_test(temp_dir=str(home)) as instance:
         return dg.materialize(
             assets,
             instance=instance,
-            resources={LAKE_RESOURCE_KEY: StaticLake(lake_root=settings.lake_root)},
-            tags=tags,
-            selection=[a.key for a in assets[1:]],
+            resources={LAKE_RESOURCE_KEY: LakeResource.from_settings(settings)},
+            tags=range_tags(first, last),
+            selection=[dg.AssetKey(t.asset_key) for t in DAY_TABLES],
+            raise_on_error=False,
         )
 
 
@@ -85,13 +72,21 @@ def test_range_run_writes_hand_computed_tables(settings: Settings, tmp_path: Pat
     materialized = {(e.asset_key.to_user_string(), e.partition) for e in
                     result.get_asset_materialization_events()}  # fmt: skip
     days = [d.isoformat() for d in (D1, D2, D3)]
-    assert materialized == {(k, d) for k in ("silver/events", "gold/revenue_daily",
-                                               "gold/daily_active_users") for d in days}  # fmt: skip
+    assert materialized == {(t.name, d) for t in DAY_TABLES for d in days}
+    checks = {(c.asset_key.to_user_string(), c.check_name): c.passed
+              for c in result.get_asset_check_evaluations()}  # fmt: skip
+    assert checks == {("silver/events", "unique_event_id"): True,
+                      ("silver/events", "count_matches_bronze"): True,
+                      ("gold/daily_active_users", "dau_le_wau_le_mau"): True,
+                      ("gold/revenue_daily", "no_negative_revenue"): True,
+                      ("gold/revenue_by_product", "no_negative_revenue"): True,
+                      ("gold/product_performance", "no_negative_revenue"): True,
+                      ("gold/funnel_daily", "funnel_steps_never_increase"): True}  # fmt: skip
     silver = lake.scan(settings, SILVER_EVENTS).sort("event_date", "event_id").collect()
     assert silver.select("event_id", "event_date").rows() == [
         ("a", D1), ("b", D1), ("c", D1), ("d", D2), ("e", D2), ("f", D3),
     ]  # fmt: skip
-    assert silver.filter(pl.col("event_id") == "c").item(0, "schema_version") == 2
+    assert lake.scan(settings, SILVER_ORDERS).collect().height == 3
     revenue = lake.scan(settings, GOLD_REVENUE_DAILY).sort("day", "currency").collect()
     assert_frame_equal(
         revenue,
@@ -110,14 +105,6 @@ def test_range_run_writes_hand_computed_tables(settings: Settings, tmp_path: Pat
             orient="row",
         ),
     )
-    silver_meta = next(
-        e.materialization.metadata
-        for e in result.get_asset_materialization_events()
-        if e.asset_key == dg.AssetKey(SILVER_EVENTS.asset_key)
-    )
-    assert silver_meta["rows"].value == 6
-    assert silver_meta["delta_version"].value == lake.open_table(settings, SILVER_EVENTS).version()
-    assert silver_meta["bronze_version"].value == 2
 
 
 def test_rerunning_a_day_replaces_it_and_clears_emptied_days(
@@ -135,3 +122,21 @@ def test_rerunning_a_day_replaces_it_and_clears_emptied_days(
     assert run(settings, D1, D2, tmp_path / "h3").success
     revenue = lake.scan(settings, GOLD_REVENUE_DAILY).collect()
     assert revenue.select("day", "orders").rows() == [(D1, 1)]
+
+
+def test_a_failed_blocking_silver_check_stops_everything_downstream(
+    settings: Settings, tmp_path: Path
+) -> None:
+    append_bronze(settings, [login("a", "u1", at(D1, 8)), login("b", "u2", at(D2, 8))])
+    assert run(settings, D1, D2, tmp_path / "h1").success
+    # Corrupt silver outside the next run's days: event "b" (D2) also appears on D3.
+    stray = lake.scan(settings, SILVER_EVENTS).filter(pl.col("event_id") == "b").collect()
+    lake.replace_days(settings, SILVER_EVENTS, stray.with_columns(event_date=pl.lit(D3)), D3, D3)
+
+    result = run(settings, D2, D2, tmp_path / "h2")
+
+    assert not result.success
+    checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
+    assert checks == {"unique_event_id": False, "count_matches_bronze": False}
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert materialized == {"silver/events"}  # nothing built on the bad silver

@@ -130,3 +130,24 @@ def test_empty_input_gives_an_empty_frame_of_the_silver_schema() -> None:
     out = silver_events(empty, empty).collect()
     assert out.height == 0
     assert out.schema == SILVER_EVENTS.schema
+
+
+def test_range_losers_agree_with_the_definition_on_random_copies() -> None:
+    import random
+
+    from assets.silver import clean, range_losers
+
+    rng = random.Random(7)
+    days = [date(2024, 3, d) for d in range(1, 8)]
+    rows = []
+    for n in range(300):
+        for copy in range(rng.choice([1, 1, 1, 2, 3])):  # copies ingested at random moments
+            day = rng.choice(days) if copy else days[n % 7]
+            rows.append(login(f"x{n}", f"u{n % 13}", at(day, rng.randrange(24)),
+                              ingested_at=ingested(rng.randrange(50)), offset=len(rows)))  # fmt: skip
+    bronze = bronze_frame(rows).lazy()
+    for first, last in [(days[0], days[-1]), (days[2], days[2]), (days[1], days[4])]:
+        in_range = bronze.filter(pl.col("event_date").is_between(first, last))
+        fast = clean(in_range, range_losers(bronze, first, last).lazy()).collect()
+        assert_frame_equal(fast, silver_events(in_range, bronze).collect())
+        assert fast.height == fast.get_column("event_id").n_unique()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -18,13 +19,18 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from dashboard import cache
 from eventlake import lake
 from eventlake.catalog import (
     BRONZE_EVENTS,
     GOLD_DAILY_ACTIVE_USERS,
     GOLD_REVENUE_DAILY,
+    TableSpec,
 )
 from eventlake.settings import ENV_VARS, Settings
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the dashboard_lake builder
+from dashboard_lake import SimulatedLake, build
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 
@@ -35,10 +41,10 @@ RevenueRow = tuple[date, str, int, float]  # day, currency, orders, revenue
 @pytest.fixture(autouse=True)
 def fresh_caches() -> Iterator[None]:
     """Empties Streamlit's caches around each test: they are shared by every AppTest."""
-    st.cache_data.clear()
+    cache.clear()
     st.cache_resource.clear()
     yield
-    st.cache_data.clear()
+    cache.clear()
     st.cache_resource.clear()
 
 
@@ -134,17 +140,51 @@ def frames() -> Frames:
     return Frames()
 
 
-@pytest.fixture
-def app(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Callable[[], AppTest]:
-    """Returns a factory of AppTests of `dashboard/app.py` whose environment points at the lake."""
+def _app_factory(lake_root: str, monkeypatch: pytest.MonkeyPatch) -> Callable[[], AppTest]:
     for var in ENV_VARS.values():
         monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("EVENTLAKE_LAKE_ROOT", settings.lake_root)
+    monkeypatch.setenv("EVENTLAKE_LAKE_ROOT", lake_root)
+    monkeypatch.setenv("EVENTLAKE_KAFKA_BOOTSTRAP", "127.0.0.1:9")  # no broker: lag unknown
 
     def make() -> AppTest:
         return AppTest.from_file(APP, default_timeout=60)
 
     return make
+
+
+@pytest.fixture
+def app(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Callable[[], AppTest]:
+    """Returns a factory of AppTests of `dashboard/app.py` whose environment points at the lake."""
+    return _app_factory(settings.lake_root, monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def simulated(tmp_path_factory: pytest.TempPathFactory) -> SimulatedLake:
+    """A lake filled by the simulator through the ingester's decoder and materialized by
+    Dagster (built once per session; tests must not change it)."""
+    root = tmp_path_factory.mktemp("simulated") / "lake"
+    return build(Settings.from_env(env={}, lake_root=str(root)))
+
+
+@pytest.fixture
+def sim_app(simulated: SimulatedLake, monkeypatch: pytest.MonkeyPatch) -> Callable[[], AppTest]:
+    """Returns a factory of AppTests of the app on the simulated lake."""
+    return _app_factory(simulated.settings.lake_root, monkeypatch)
+
+
+def table_rows(spec: TableSpec, rows: list[dict]) -> pl.DataFrame:
+    """Returns `rows` (dicts; missing columns null) as a frame of the table's schema."""
+    return pl.DataFrame([{c: r.get(c) for c in spec.schema} for r in rows], schema=spec.schema)
+
+
+@pytest.fixture
+def put(settings: Settings) -> Callable[[TableSpec, list[dict]], int]:
+    """Returns an appender of hand-made rows to any table of the catalog (returns the version)."""
+
+    def write(spec: TableSpec, rows: list[dict]) -> int:
+        return lake.append(settings, spec, table_rows(spec, rows))
+
+    return write
 
 
 FIRST_DAY = date(2024, 3, 1)
@@ -210,6 +250,13 @@ class Page:
             )
             for el in at.get("vega_lite_chart")
         ]
+
+    @staticmethod
+    def table(at: AppTest, name: str) -> pl.DataFrame:
+        """Returns the table whose CSV button reads `name` (each table has its button, drawn
+        right after it; the restatements' list is left out)."""
+        labels = [b.label for b in at.get("download_button") if "Restatements" not in b.label]
+        return pl.from_pandas(at.dataframe[labels.index(f"⬇️ {name} (CSV)")].value)
 
     @staticmethod
     def assert_clean(at: AppTest) -> None:

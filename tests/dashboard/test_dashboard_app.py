@@ -31,13 +31,14 @@ def test_metrics_show_the_latest_day_and_its_change_since_the_day_before(
         "Revenue (EUR)": ("250.00 EUR", "+150.00"),
         "Orders (EUR)": ("4", "-1"),
         "Avg order value (EUR)": ("62.50 EUR", "+42.50"),  # 250/4 against 100/5
+        "Conversion": ("–", ""),  # no gold/funnel_daily in this lake
     }
     assert at.selectbox(key="overview_currency").value == "EUR"  # most orders in range
     assert at.selectbox(key="overview_currency").options == ["EUR", "USD"]
     assert "payload.user_id" in at.metric[0].help
-    notes = at.expander[-1]
-    assert notes.label == "ℹ️ How these figures are computed"
+    (notes,) = [e for e in at.main.expander if e.label == "ℹ️ How these figures are computed"]
     assert "no exchange rates" in notes.markdown[0].value
+    assert "gold/daily_active_users" in notes.markdown[1].value  # the lineage: tables read
 
 
 def test_currency_selector_shows_that_currency_and_a_day_without_its_orders_counts_zero(

@@ -10,7 +10,9 @@ import polars as pl
 import pytest
 
 from dashboard import charts, figures, session, widgets
+from dashboard.figures_commerce import currency_totals, funnel_totals
 from dashboard.queries import Freshness, TableFreshness
+from dashboard.scope import Scope, Segment
 from eventlake.catalog import BRONZE_EVENTS, GOLD_DAILY_ACTIVE_USERS, GOLD_REVENUE_DAILY
 
 D = date(2024, 6, 10)
@@ -96,6 +98,7 @@ def test_value_formats() -> None:
     assert figures.format_count(1234567) == "1,234,567"
     assert figures.format_ratio(0.4167) == "41.7%"
     assert figures.format_amount(1234.5, "EUR") == "1,234.50 EUR"
+    assert figures.format_amount(41862.21, "EUR") == "41,862 EUR"
     assert {figures.format_count(None), figures.format_ratio(None)} == {"–"}
 
 
@@ -200,3 +203,58 @@ def test_event_time_shows_the_date_unless_it_is_today() -> None:
         widgets.format_event_time(datetime(2024, 6, 9, 1, 2, 3, tzinfo=UTC), now)
         == "2024-06-09 01:02:03 UTC"
     )
+
+
+def test_period_figures_compare_the_range_with_as_many_days_before(frames) -> None:
+    users = frames.users([(day(i), 10 * (i + 1), 0, 100) for i in range(6)])  # DAU 10..60
+    scope = Scope(day(3), day(5))
+
+    assert figures.period_figure(users, "dau", scope, "sum") == figures.DayFigure(day(5), 150, 60)
+    assert figures.period_figure(users, "dau", scope, "mean").value == 50
+    assert figures.period_figure(users, "dau", scope, "last") == figures.DayFigure(day(5), 60, 30)
+    ratio = figures.period_figure(users, "dau", scope, "ratio", "mau")
+    assert ratio == figures.DayFigure(day(5), 0.5, 0.2)
+    assert figures.period_figure(users, "dau", Scope(day(0), day(2)), "sum").previous is None
+
+
+def test_overlay_replaces_the_rows_of_one_day(frames) -> None:
+    revenue = frames.revenue([(day(0), "EUR", 1, 1.0), (day(1), "EUR", 1, 1.0)])
+    live = frames.revenue([(day(1), "EUR", 3, 9.0), (day(1), "USD", 1, 2.0)])
+
+    got = figures.overlay(revenue, live, day(1))
+
+    assert got.select("day", "currency", "orders").rows() == [
+        (day(0), "EUR", 1), (day(1), "EUR", 3), (day(1), "USD", 1),
+    ]  # fmt: skip
+    assert figures.overlay(revenue, live.clear(), day(5)).equals(revenue)
+
+
+def test_currency_totals_keep_currencies_apart(frames) -> None:
+    revenue = frames.revenue(
+        [(day(0), "EUR", 2, 10.0), (day(2), "EUR", 4, 30.0), (day(3), "USD", 1, 5.0)]
+    )
+
+    got = currency_totals(revenue, Scope(day(2), day(3)))
+
+    assert got.select("currency", "orders", "revenue", "revenue_previous", "change").rows() == [
+        ("EUR", 4, 30.0, 10.0, 2.0), ("USD", 1, 5.0, None, None),
+    ]  # fmt: skip
+
+
+def test_funnel_totals_sum_the_steps_over_the_days() -> None:
+    funnel = pl.DataFrame({"viewed": [10, 30], "carted": [4, 6], "ordered": [1, 3]})
+
+    got = funnel_totals(funnel)
+
+    assert got["users"].to_list() == [40, 10, 4]
+    assert got["share"].to_list() == [1.0, 0.25, 0.1]
+    assert funnel_totals(funnel.clear())["share"].to_list() == [None, None, None]
+
+
+def test_a_scope_knows_its_previous_period_and_its_filters() -> None:
+    scope = Scope(day(10), day(16), currencies=("EUR",), segment=Segment(plans=("pro",)))
+
+    assert (scope.previous().first, scope.previous().last) == (day(3), day(9))
+    assert scope.describe_filters() == "currency EUR, plan pro"
+    assert Scope(day(0), day(0)).describe_filters() == ""
+    assert Segment().is_everyone and not Segment(countries=("DE",)).is_everyone

@@ -6,7 +6,10 @@ gets its own topics and consumer group, so tests never see each other's messages
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
+import signal
 import sys
 import uuid
 from collections.abc import Iterator
@@ -39,10 +42,30 @@ def broker_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 def kafka_settings(settings: Settings, broker_bootstrap: str) -> Settings:
     """Settings for a fresh lake, two fresh 6-partition topics and a fresh consumer group."""
+    return fresh_settings(settings, broker_bootstrap)
+
+
+@pytest.fixture
+def private_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """(bootstrap, pid) of a broker of the test's own: for tests that pause or stop it."""
+    state_dir = tmp_path_factory.mktemp("private-broker")
+    bootstrap = f"127.0.0.1:{free_port()}"
+    pid = broker.start(Settings.from_env(env={}, kafka_bootstrap=bootstrap), state_dir=state_dir,
+                       topics=())  # fmt: skip
+    try:
+        yield bootstrap, pid
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # the test may have failed while paused
+            os.kill(pid, signal.SIGCONT)
+        broker.stop(state_dir=state_dir, timeout=1.0)
+
+
+def fresh_settings(settings: Settings, bootstrap: str) -> Settings:
+    """Settings for a fresh lake, two fresh 6-partition topics and a fresh consumer group."""
     tag = uuid.uuid4().hex[:8]
     fresh = dataclasses.replace(
         settings,
-        kafka_bootstrap=broker_bootstrap,
+        kafka_bootstrap=bootstrap,
         topics=(f"user_events_{tag}", f"commerce_events_{tag}"),
         group_id=f"eventlake-test-{tag}",
         kafka_config=FAST_GROUP,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 
 import polars as pl
 from confluent_kafka import Producer
@@ -87,3 +88,21 @@ def assert_exactly_once(settings: Settings, ends: Mapping[TopicPartitionKey, int
     missing = sorted(expected - got)
     assert missing == [], f"{len(missing)} offsets missing from bronze, first: {missing[:5]}"
     return found
+
+
+def events_version(settings: Settings) -> int:
+    """Returns the version of bronze/events (-1 while it does not exist; 0 is its creation)."""
+    table = lake.open_table(settings, BRONZE_EVENTS)
+    return -1 if table is None else table.version()
+
+
+def wait_for_commit(
+    settings: Settings, alive: Callable[[], bool], *, after: int = 0, timeout: float = 30.0
+) -> int:
+    """Returns the bronze/events version once one after `after` exists (the ingester alive)."""
+    deadline = time.monotonic() + timeout
+    while (version := events_version(settings)) <= after:
+        assert time.monotonic() < deadline, "no commit in time"
+        assert alive(), "the ingester is gone"
+        time.sleep(0.05)
+    return version

@@ -7,15 +7,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from conftest import FAST_GROUP
-from ingest_checks import assert_exactly_once, free_port, true_ends
+from ingest_checks import assert_exactly_once, free_port, true_ends, wait_for_commit
 
-from eventlake import lake
-from eventlake.catalog import BRONZE_EVENTS
 from eventlake.settings import Settings
 
 EVENTLAKE = str(Path(sys.executable).parent / "eventlake")
@@ -116,10 +113,7 @@ def test_sigterm_commits_the_current_batch_and_exits_0(
         produced = run("simulate", "--count", "400", "--days", "1", "--no-progress",
                        env=env, cwd=tmp_path)  # fmt: skip
         assert produced.returncode == 0, produced.stderr
-        deadline = time.monotonic() + 30
-        while lake.open_table(kafka_settings, BRONZE_EVENTS) is None:
-            assert time.monotonic() < deadline and process.poll() is None
-            time.sleep(0.05)
+        wait_for_commit(kafka_settings, lambda: process.poll() is None)
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=30)
     finally:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-import time
 from collections import Counter
 
 import polars as pl
 import pytest
-from ingest_checks import OFFSET_COLUMNS, assert_exactly_once, produce, true_ends
+from ingest_checks import (
+    OFFSET_COLUMNS,
+    assert_exactly_once,
+    produce,
+    true_ends,
+    wait_for_commit,
+)
 
 from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS, BRONZE_INGEST_BATCHES
@@ -168,10 +173,7 @@ def test_stop_event_commits_the_current_batch_and_a_restart_finishes(
     runner.start()
     try:
         simulate_all_knobs(kafka_settings, count=1000, seed=3)
-        deadline = time.monotonic() + 20
-        while lake.open_table(kafka_settings, BRONZE_EVENTS) is None:  # wait for a first commit
-            assert time.monotonic() < deadline and runner.is_alive()
-            time.sleep(0.05)
+        wait_for_commit(kafka_settings, runner.is_alive)
         # produce while it ingests, then stop it in the middle of the stream
         simulate(kafka_settings, dataclasses.replace(EVERY_KNOB, count=1500, seed=4, rate=5000))
     finally:

@@ -12,6 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from eventlake.catalog import TABLES
 from eventlake.settings import Settings
 from orchestration.definitions import build_definitions
 from orchestration.resources import LakeResource
@@ -23,28 +24,55 @@ REVENUE = dg.AssetKey(["gold", "revenue_daily"])
 BRONZE = dg.AssetKey(["bronze", "events"])
 
 
+def key(name: str) -> dg.AssetKey:
+    return dg.AssetKey(name.split("/"))
+
+
+# (downstream, upstream) -> (start_offset, end_offset) of the day window it reads
+WINDOWS = {
+    ("gold/daily_active_users", "silver/user_activity_daily"): (-29, 0),
+    ("silver/sessions", "silver/events"): (-1, 1),
+    ("gold/funnel_daily", "silver/product_events"): (0, 1),
+    ("gold/funnel_daily", "silver/orders"): (0, 1),
+    ("gold/lifecycle_daily", "silver/user_activity_daily"): (-1, 0),
+}
+WHOLE = {"silver/users", "gold/cohort_retention", "gold/customer_rfm"}
+
+
 def test_definitions_are_loadable_with_lineage_and_windows(settings: Settings) -> None:
     defs = build_definitions(settings)
     dg.Definitions.validate_loadable(defs)
 
     graph = defs.resolve_asset_graph()
-    assert graph.get_all_asset_keys() == {BRONZE, SILVER, DAU, REVENUE}
+    names = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    read_models = {t.name for t in TABLES if t.layer in ("silver", "gold", "dim")}
+    assert names == read_models | {"bronze/events"}
     assert graph.get(SILVER).parent_keys == {BRONZE}
-    assert graph.get(DAU).parent_keys == {SILVER}
-    window = graph.get_partition_mapping(DAU, SILVER)
-    assert isinstance(window, dg.TimeWindowPartitionMapping)
-    assert (window.start_offset, window.end_offset) == (-29, 0)
-    for key in (SILVER, DAU, REVENUE):
-        node = graph.get(key)
-        assert node.partitions_def.start.date() == settings.start_date
-        assert node.backfill_policy == dg.BackfillPolicy.single_run()
+    assert graph.get(DAU).parent_keys == {key("silver/user_activity_daily")}
+    for (down, up), (start, end) in WINDOWS.items():
+        window = graph.get_partition_mapping(key(down), key(up))
+        assert isinstance(window, dg.TimeWindowPartitionMapping), (down, up)
+        assert (window.start_offset, window.end_offset) == (start, end), (down, up)
+    for name in names - {"bronze/events", "dim/products"}:
+        node = graph.get(key(name))
+        if name in WHOLE:
+            assert node.partitions_def is None
+        else:
+            assert node.partitions_def.start.date() == settings.start_date
+            assert node.backfill_policy == dg.BackfillPolicy.single_run()
+        automated = node.automation_condition is not None
+        assert automated == (name != "silver/events"), name  # the sensor drives silver/events
 
     sensors = {s.name: s for s in defs.sensors}
-    assert set(sensors) == {"bronze_commits", "silver_followups"}
+    assert set(sensors) == {"bronze_commits", "silver_followups", "automation_conditions"}
     assert all(s.default_status == dg.DefaultSensorStatus.RUNNING for s in sensors.values())
     assert sensors["bronze_commits"].minimum_interval_seconds == 15
     (schedule,) = defs.schedules
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    blocking = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys
+                if graph.get_check_spec(c).blocking}  # fmt: skip
+    assert blocking == {("silver/events", "unique_event_id"),
+                        ("silver/events", "count_matches_bronze")}  # fmt: skip
 
 
 def test_lake_resource_binds_environment_values_as_env_vars(settings: Settings) -> None:

@@ -1,0 +1,172 @@
+"""The queries each dashboard page runs, as the page calls them (through `dashboard.cache`).
+
+One function per page: it makes every cached call the page's run makes, with the sidebar's
+calls first (the entry script runs them before every page). Keep in step with dashboard/views/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+
+from dashboard import cache, session
+from dashboard.queries_pipeline import recent_window
+from dashboard.scope import Scope
+from eventlake.catalog import (
+    BRONZE_DEAD_LETTERS,
+    BRONZE_EVENTS,
+    BRONZE_INGEST_BATCHES,
+    GOLD_COHORT_RETENTION,
+    GOLD_CUSTOMER_RFM,
+    GOLD_DAILY_ACTIVE_USERS,
+    GOLD_FUNNEL_DAILY,
+    GOLD_LIFECYCLE_DAILY,
+    GOLD_PRODUCT_PERFORMANCE,
+    GOLD_REVENUE_BY_PRODUCT,
+    GOLD_REVENUE_DAILY,
+    GOLD_SESSIONS_DAILY,
+    SILVER_EVENTS,
+    SILVER_SESSIONS,
+    TableSpec,
+)
+from eventlake.settings import Settings
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What the explorer looks up: a user with events, and an event id in the range."""
+
+    user: str
+    event_id: str
+
+
+@dataclass(frozen=True)
+class Run:
+    """One page run: the lake, the scope, the day computed live, the explorer's probe."""
+
+    settings: Settings
+    scope: Scope
+    live_day: date
+    probe: Probe
+    now: datetime
+
+
+def _frame(run: Run, tables: tuple[TableSpec, ...]) -> None:
+    """The sidebar's reads, then the page frame's: freshness and restatements."""
+    s, scope = run.settings, run.scope
+    session.data_bounds(s, scope.as_of)
+    cache.filter_options(s, scope.as_of)
+    cache.freshness(s, tuple({t.name: t for t in (BRONZE_EVENTS, *tables)}.values()))
+    cache.restatements(s, tuple(t.name for t in tables), scope.first, scope.last, scope.as_of)
+
+
+def overview(run: Run) -> None:
+    """Overview: gold activity, revenue and funnel of the range, today live."""
+    _frame(run, (GOLD_DAILY_ACTIVE_USERS, GOLD_REVENUE_DAILY, GOLD_FUNNEL_DAILY))
+    s, scope = run.settings, run.scope
+    start = scope.first - timedelta(days=1)
+    cache.active_users(s, start, scope.last, as_of=scope.as_of, segment=scope.segment)
+    cache.revenue(s, start, scope.last, as_of=scope.as_of, segment=scope.segment,
+                  currencies=scope.currencies)  # fmt: skip
+    cache.funnel(s, replace(scope, first=start))
+    cache.live_day(s, run.live_day, scope.segment)  # today's figures, live from the log
+
+
+def revenue(run: Run) -> None:
+    """Revenue: the range and the period before, today live, by product."""
+    _frame(run, (GOLD_REVENUE_DAILY, GOLD_REVENUE_BY_PRODUCT))
+    s, scope = run.settings, run.scope
+    cache.revenue(s, scope.previous().first, scope.last, as_of=scope.as_of,
+                  segment=scope.segment, currencies=scope.currencies)  # fmt: skip
+    cache.live_day(s, run.live_day, scope.segment, revenue_only=True)
+    cache.revenue_by_product(s, scope)
+    cache.products(s, scope.as_of)
+
+
+def funnel(run: Run) -> None:
+    """Funnel: the range and the period before."""
+    _frame(run, (GOLD_FUNNEL_DAILY,))
+    cache.funnel(run.settings, replace(run.scope, first=run.scope.previous().first))
+
+
+def retention(run: Run) -> None:
+    """Retention: the cohorts meeting the range."""
+    _frame(run, (GOLD_COHORT_RETENTION,))
+    cache.cohorts(run.settings, run.scope)
+
+
+def sessions(run: Run) -> None:
+    """Sessions: the range and the period before, session lengths."""
+    _frame(run, (GOLD_SESSIONS_DAILY, SILVER_SESSIONS))
+    cache.sessions(run.settings, replace(run.scope, first=run.scope.previous().first))
+    cache.session_lengths(run.settings, run.scope)
+
+
+def customers(run: Run) -> None:
+    """Customers: the RFM table."""
+    _frame(run, (GOLD_CUSTOMER_RFM,))
+    cache.customers(run.settings, run.scope)
+
+
+def products(run: Run) -> None:
+    """Products: the range and the period before, the product dimension."""
+    _frame(run, (GOLD_PRODUCT_PERFORMANCE,))
+    cache.product_performance(run.settings, replace(run.scope, first=run.scope.previous().first))
+    cache.products(run.settings, run.scope.as_of)
+
+
+def lifecycle(run: Run) -> None:
+    """Lifecycle: the range and the day before it."""
+    _frame(run, (GOLD_LIFECYCLE_DAILY,))
+    cache.lifecycle(run.settings, run.scope.widened(before=1))
+
+
+def pipeline(run: Run) -> None:
+    """Pipeline health: ingest, offsets, dead letters, table states, reconciliation."""
+    _frame(run, (BRONZE_INGEST_BATCHES, BRONZE_DEAD_LETTERS, BRONZE_EVENTS))
+    s, as_of = run.settings, run.scope.as_of
+    cache.ingest_minutes(s, recent_window(run.now), as_of)
+    cache.partition_offsets(s, recent_window(run.now), as_of)
+    cache.dead_letters_by_code(s, as_of)
+    cache.recent_dead_letters(s, as_of)
+    cache.table_states(s, as_of)
+    cache.reconciliation(s, as_of)
+    cache.reconciliation_runs(s, as_of)
+
+
+def explorer_user(run: Run) -> None:
+    """Event explorer: a user's history in the range."""
+    _frame(run, (BRONZE_EVENTS, SILVER_EVENTS, BRONZE_DEAD_LETTERS))
+    s, as_of = run.settings, run.scope.as_of
+    cache.recent_user(s, as_of)
+    cache.aggregate_history(s, run.probe.user, (run.scope.first, run.scope.last), as_of)
+    cache.user_profile(s, run.probe.user, as_of)
+    cache.dead_letters_of(s, run.probe.user, as_of)
+
+
+def explorer_event(run: Run) -> None:
+    """Event explorer: an event id searched in the range."""
+    _frame(run, (BRONZE_EVENTS, SILVER_EVENTS, BRONZE_DEAD_LETTERS))
+    scope = run.scope
+    cache.event_by_id(run.settings, run.probe.event_id, scope.first, scope.last, scope.as_of)
+
+
+PAGES: dict[str, Callable[[Run], None]] = {
+    "Overview (today live)": overview,
+    "Revenue": revenue,
+    "Funnel": funnel,
+    "Retention": retention,
+    "Sessions": sessions,
+    "Customers": customers,
+    "Products": products,
+    "Lifecycle": lifecycle,
+    "Pipeline health": pipeline,
+    "Event explorer: a typical user's history": explorer_user,
+    "Event explorer: an event id in 30 days": explorer_event,
+}
+
+
+def utc_now() -> datetime:
+    """Returns the current moment (UTC)."""
+    return datetime.now(UTC)

@@ -1,0 +1,372 @@
+"""Ingest benchmark (SPEC section 5): throughput beside raw consumption, latency, peak memory.
+
+    .venv/bin/python -m bench.ingest            # or: make bench-ingest
+
+On its own local broker (Tansu, a free port) and a lake in a temporary folder:
+1. produces N simulated events (default 2M) to one topic of 6 partitions;
+2. raw consumption: a consumer with the ingester's settings reads the same messages, touching
+   each value and nothing more: the reference the ingester is measured against;
+3. throughput and peak RSS: `eventlake ingest --until-idle` drains them in its own process;
+4. latency: a steady stream (default 5,000 events/s for 30 s) into a running ingester; each
+   event's latency is its batch's commit time minus its Kafka (produce) timestamp.
+Prints the figures and writes them to bench/results/ingest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import itertools
+import json
+import logging
+import os
+import platform
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import psutil
+from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin import AdminClient
+
+from eventlake import lake
+from eventlake.catalog import BRONZE_EVENTS, BRONZE_INGEST_BATCHES
+from eventlake.settings import Settings
+from ingest import broker, kafka
+from ingest.ingester import consumer_config
+from ingest.simulator import SimulationOptions, messages
+
+RESULTS = Path(__file__).resolve().parent / "results" / "ingest.json"
+TOPIC = "bench_events"
+
+
+def pool(n: int, *, seed: int = 1) -> list[tuple[bytes, bytes]]:
+    """Returns n simulated (key, value) events: the registered types in realistic proportions."""
+    options = SimulationOptions(days=7, users=20_000, seed=seed)
+    stream = messages(options, seed=seed, topics=(TOPIC,), max_message_bytes=1 << 20)
+    return [(m.key or b"", m.value) for m in itertools.islice(stream, n)]
+
+
+def produce(
+    settings: Settings, events: list[tuple[bytes, bytes]], count: int, rate: float = 0
+) -> float:
+    """Produces `count` events (cycling through `events`), at `rate`/s if given; returns seconds."""
+    producer = Producer(
+        kafka.client_config(
+            settings,
+            {
+                "linger.ms": 5 if rate else 20,
+                "batch.num.messages": 10_000,
+                "enable.idempotence": True,
+                "queue.buffering.max.messages": 500_000,
+            },
+        )
+    )
+    started = time.monotonic()
+    for i in range(count):
+        key, value = events[i % len(events)]
+        if rate and (ahead := started + i / rate - time.monotonic()) > 0:
+            time.sleep(ahead)
+        while True:
+            try:
+                producer.produce(TOPIC, value, key)
+                break
+            except BufferError:
+                producer.poll(0.05)
+        if i % 10_000 == 0:
+            producer.poll(0)
+    assert producer.flush(120) == 0, "messages left undelivered"
+    return time.monotonic() - started
+
+
+def raw_consume(settings: Settings, count: int) -> float:
+    """Returns messages/s of a bare consumer (the ingester's config) reading `count` messages."""
+    config = {**consumer_config(settings), "group.id": f"bench-raw-{time.time_ns()}"}
+    consumer = Consumer(config)
+    consumer.subscribe([TOPIC])
+    seen = size = 0
+    started = None
+    try:
+        while seen < count:
+            batch = consumer.consume(10_000, 1.0)
+            for m in batch:
+                if m.error() is None:
+                    size += len(m.value() or b"")
+                    seen += 1
+            if batch and started is None:
+                started = time.monotonic()
+        return count / (time.monotonic() - (started or time.monotonic()))
+    finally:
+        consumer.close()
+
+
+def run_ingester(settings: Settings, *args: str) -> subprocess.Popen[bytes]:
+    """Starts `eventlake ingest` for `settings` in its own process (its log beside the lake)."""
+    env = {
+        **os.environ,
+        "EVENTLAKE_LAKE_ROOT": settings.lake_root,
+        "EVENTLAKE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "EVENTLAKE_TOPICS": TOPIC,
+        "EVENTLAKE_GROUP_ID": settings.group_id,
+        "EVENTLAKE_KAFKA_CONFIG": json.dumps(dict(settings.kafka_config)),
+    }
+    log = open(Path(settings.lake_root).parent / f"ingest-{time.time_ns()}.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen(
+        [sys.executable, "-m", "eventlake.cli", "ingest", *args],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    return process
+
+
+def throughput(settings: Settings, count: int) -> dict[str, Any]:
+    """Drains `count` events with `eventlake ingest --until-idle`; returns rates and peak RSS."""
+    started = time.monotonic()
+    process = run_ingester(settings, "--until-idle")
+    peak = 0
+    while process.poll() is None:
+        peak = max(peak, _high_water_mark(process.pid))
+        time.sleep(0.02)
+    wall = time.monotonic() - started
+    assert process.returncode == 0, "the ingester failed (see its log next to the lake)"
+    batches = lake.scan(settings, BRONZE_INGEST_BATCHES).collect()
+    rows = lake.scan(settings, BRONZE_EVENTS).select(pl.len()).collect().item()
+    assert rows == count, f"bronze holds {rows} events, {count} were produced"
+    first, last = batches["started_at"].min(), batches["committed_at"].max()
+    busy = (last - first).total_seconds()  # type: ignore[operator]
+    return {
+        "events": count,
+        "batches": batches.height,
+        "wall_seconds": round(wall, 2),
+        "events_per_second_wall": round(count / wall),
+        "sustained_seconds": round(busy, 2),
+        "events_per_second": round(count / busy),
+        "peak_rss_mb": round(peak / 2**20, 1),
+    }
+
+
+def latency(
+    settings: Settings, events: list[tuple[bytes, bytes]], rate: float, seconds: float
+) -> dict[str, Any]:
+    """p50/p99/max from produce to committed in bronze at a steady `rate` for `seconds`."""
+    process = run_ingester(settings)
+    try:
+        time.sleep(4.0)  # started and joined
+        count = int(rate * seconds)
+        produce(settings, events, count, rate=rate)
+        deadline = time.monotonic() + 60
+        while _rows(settings) < count and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(60)
+    batches = (
+        lake.scan(settings, BRONZE_INGEST_BATCHES)
+        .select(
+            "committed_at",
+            pl.col("offset_ranges").str.json_decode(
+                pl.List(
+                    pl.Struct(
+                        {
+                            "topic": pl.String,
+                            "partition": pl.Int32,
+                            "first": pl.Int64,
+                            "last": pl.Int64,
+                        }
+                    )
+                )
+            ),
+        )
+        .explode("offset_ranges")
+        .unnest("offset_ranges")
+        .collect()
+    )
+    rows = (
+        lake.scan(settings, BRONZE_EVENTS)
+        .select("kafka_partition", "kafka_offset", "kafka_timestamp")
+        .collect()
+    )
+    joined = rows.join(batches, left_on="kafka_partition", right_on="partition").filter(
+        pl.col("kafka_offset").is_between("first", "last")
+    )
+    seconds_each = (
+        joined["committed_at"] - joined["kafka_timestamp"]
+    ).dt.total_microseconds() / 1e6
+    return {
+        "rate": rate,
+        "seconds": seconds,
+        "events": joined.height,
+        "p50_seconds": round(float(seconds_each.quantile(0.5) or 0), 3),
+        "p99_seconds": round(float(seconds_each.quantile(0.99) or 0), 3),
+        "max_seconds": round(float(seconds_each.max() or 0), 3),  # type: ignore[arg-type]
+    }
+
+
+class Others:
+    """The share of the CPUs that processes other than the benchmark's used, per phase.
+
+    The machine may be shared: a phase whose share is high measured a contended machine.
+    Ours: this process, the children it reaped (the ingesters) and the broker.
+    """
+
+    def __init__(self, broker_pid: int) -> None:
+        self.broker = psutil.Process(broker_pid)
+        self.shares: dict[str, float] = {}
+
+    def _ours(self) -> float:
+        me = psutil.Process().cpu_times()
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        live = sum(sum(c.cpu_times()[:2]) for c in psutil.Process().children(recursive=True))
+        return me.user + me.system + children.ru_utime + children.ru_stime + live
+
+    @staticmethod
+    def _busy() -> float:
+        t = psutil.cpu_times()
+        return float(sum(t) - t.idle - getattr(t, "iowait", 0.0))
+
+    @contextlib.contextmanager
+    def during(self, phase: str) -> Iterator[None]:
+        busy, ours, started = self._busy(), self._ours(), time.monotonic()
+        yield
+        elapsed = (time.monotonic() - started) * (os.cpu_count() or 1)
+        other = (self._busy() - busy) - (self._ours() - ours)
+        self.shares[phase] = round(max(0.0, other) / elapsed, 3)
+
+
+def _high_water_mark(pid: int) -> int:
+    """Returns the process's peak RSS so far in bytes (VmHWM; the current RSS off Linux)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return int(psutil.Process(pid).memory_info().rss)
+    except psutil.Error:
+        return 0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _rows(settings: Settings) -> int:
+    return int(lake.scan(settings, BRONZE_EVENTS).select(pl.len()).collect().item())
+
+
+def fresh(base: Settings, work: Path, name: str) -> Settings:
+    settings = Settings.from_env(
+        env={},
+        kafka_bootstrap=base.kafka_bootstrap,
+        topics=(TOPIC,),
+        lake_root=str(work / name),
+        group_id=f"bench-{name}-{time.time_ns()}",
+        kafka_config=base.kafka_config,
+    )
+    admin = AdminClient(kafka.client_config(settings))
+    if TOPIC in kafka.list_topics(settings):
+        admin.delete_topics([TOPIC])[TOPIC].result(timeout=10)
+        while TOPIC in kafka.list_topics(settings):
+            time.sleep(0.05)
+    broker.ensure_topics(settings, [TOPIC], partitions=6)
+    return settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=2_000_000)
+    parser.add_argument("--latency-rate", type=float, default=5_000.0)
+    parser.add_argument("--latency-seconds", type=float, default=30.0)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    logging.getLogger("ingest.librdkafka").setLevel(logging.ERROR)  # client config warnings
+    work = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
+    port = _free_port()
+    base = Settings.from_env(
+        env={},
+        kafka_bootstrap=f"127.0.0.1:{port}",
+        kafka_config={"session.timeout.ms": 2000, "heartbeat.interval.ms": 400},
+    )
+    broker_pid = broker.start(base, state_dir=work / "broker", topics=())
+    others = Others(broker_pid)
+    try:
+        events = pool(200_000)
+        mean_bytes = sum(len(v) for _, v in events) / len(events)
+        settings = fresh(base, work, "throughput")
+        produced_s = produce(settings, events, args.events)
+        with others.during("raw_consume"):
+            raw = raw_consume(settings, args.events)
+        with others.during("ingest"):
+            drained = throughput(settings, args.events)
+        with others.during("latency"):
+            steady = latency(
+                fresh(base, work, "latency"), events, args.latency_rate, args.latency_seconds
+            )
+    finally:
+        broker.stop(state_dir=work / "broker", timeout=2.0)
+        shutil.rmtree(work, ignore_errors=True)
+    result = {
+        "command": ".venv/bin/python -m bench.ingest" + (" " + " ".join(argv) if argv else ""),
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "cpu_share_of_other_processes": others.shares,
+        },
+        "messages": {
+            "count": args.events,
+            "partitions": 6,
+            "mean_bytes": round(mean_bytes, 1),
+            "produce_messages_per_second": round(args.events / produced_s),
+        },
+        "raw_consume_messages_per_second": round(raw),
+        "ingest": drained,
+        "ingest_to_raw_ratio": round(drained["events_per_second"] / raw, 3),
+        "latency": steady,
+        "targets": {"events_per_second": 150_000, "p99_seconds": 2.0, "peak_rss_mb": 512},
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(report(result))
+    return 0
+
+
+def report(r: dict[str, Any]) -> str:
+    i, lat, m = r["ingest"], r["latency"], r["messages"]
+    return "\n".join(
+        [
+            f"ingest benchmark: {m['count']:,} events of {m['mean_bytes']:.0f} bytes, 6 partitions",
+            f"  raw consume (same messages, same run)  {r['raw_consume_messages_per_second']:>10,} msg/s",
+            f"  ingest, committed to bronze            {i['events_per_second']:>10,} events/s  "
+            f"(ratio {r['ingest_to_raw_ratio']:.2f}; target 150,000)",
+            f"  ingest incl. process start and join    {i['events_per_second_wall']:>10,} events/s  "
+            f"({i['wall_seconds']} s, {i['batches']} batches)",
+            f"  peak RSS while draining                {i['peak_rss_mb']:>10,.0f} MB  (target 512)",
+            f"  latency at {lat['rate']:,.0f} events/s: p50 {lat['p50_seconds']} s, p99 "
+            f"{lat['p99_seconds']} s, max {lat['max_seconds']} s  (target p99 2 s)",
+            "  share of the CPUs used by other processes: "
+            + ", ".join(
+                f"{k} {v:.0%}" for k, v in r["machine"]["cpu_share_of_other_processes"].items()
+            ),
+        ]
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

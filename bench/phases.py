@@ -1,0 +1,224 @@
+"""The measured phases of bench/projections.py, each run in its own process.
+
+`python -m bench.phases PHASE WORKDIR` prints one JSON line: the phase's wall seconds (only the
+measured work: imports, data generation and cross-checks are outside the clock), its peak RSS
+and what it did.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import polars as pl
+from dagster._core.definitions.asset_daemon_cursor import AssetDaemonCursor
+from polars.testing import assert_frame_equal
+
+from bench import duckdb_gold
+from bench.events import BenchShape, generate
+from eventlake import lake
+from eventlake.catalog import BRONZE_EVENTS, BY_NAME
+from eventlake.settings import Settings
+from orchestration.definitions import build_definitions
+from orchestration.materialize import materialize_days
+from orchestration.partitions import day_ranges, range_tags
+from orchestration.resources import LakeResource
+from orchestration.sensors import followup_requests
+
+SHAPE_FIRST_DAY = BenchShape().first_day
+ORDER = [
+    "silver/sessions", "gold/revenue_daily", "gold/revenue_by_product", "gold/daily_active_users",
+    "gold/sessions_daily", "gold/funnel_daily", "gold/product_performance", "gold/lifecycle_daily",
+    "silver/users", "gold/cohort_retention", "gold/customer_rfm",
+]  # fmt: skip
+KEYS = {
+    "gold/daily_active_users": ["day"],
+    "gold/revenue_daily": ["day", "currency"],
+    "gold/revenue_by_product": ["day", "product_id", "currency"],
+    "gold/sessions_daily": ["day"],
+    "gold/funnel_daily": ["day"],
+    "gold/product_performance": ["day", "product_id"],
+    "gold/lifecycle_daily": ["day"],
+    "gold/cohort_retention": ["cohort_week", "week_offset"],
+    "gold/customer_rfm": ["user_id"],
+}
+
+
+def cpu_seconds() -> float:
+    """Returns the CPU time (user + system) this process has used so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def peak_rss_mb() -> float:
+    """Returns this process's peak resident set size in MiB (Linux reports KiB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def settings_for(workdir: Path, days: int) -> Settings:
+    """Returns the settings of the benchmark lake (partitions start at the data's first day)."""
+    return Settings.from_env(env={}, lake_root=str(workdir / "lake"), start_date=SHAPE_FIRST_DAY)
+
+
+def late_day(days: int) -> date:
+    """Returns the day that receives the late events: the middle of the data."""
+    return SHAPE_FIRST_DAY + timedelta(days=days // 2)
+
+
+def phase_generate(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
+    started = time.perf_counter()
+    frame = generate(BenchShape(events=args.events, days=args.days))
+    lake.append(settings, BRONZE_EVENTS, frame)
+    return {"seconds": time.perf_counter() - started, "bronze_rows": frame.height}
+
+
+def phase_full(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
+    first = SHAPE_FIRST_DAY
+    last = lake.scan(settings, BRONZE_EVENTS).select(pl.col("event_date").max()).collect().item()
+    with dg.DagsterInstance.get() as instance:
+        started = time.perf_counter()
+        report = materialize_days(settings, first, last, instance=instance)
+        seconds = time.perf_counter() - started
+        cursor = dg.evaluate_automation_conditions(build_definitions(settings), instance).cursor
+    (Path(args.workdir) / "cursor.json").write_text(dg.serialize_value(cursor))
+    return {"seconds": seconds, "rows": report.rows, "first": str(first), "last": str(last)}
+
+
+def late_events(settings: Settings, day: date, n: int = 2000) -> pl.DataFrame:
+    """Returns `n` late bronze rows for `day`: new ids, times a little later, ingested now."""
+    rows = lake.scan_days(settings, BRONZE_EVENTS, day, day).head(n).collect()
+    now = datetime.now(UTC)
+    return rows.with_columns(
+        event_id=pl.lit("late-") + pl.col("event_id"),
+        event_time=pl.col("event_time") + timedelta(seconds=1),
+        kafka_offset=pl.col("kafka_offset") + 10**12,
+        ingested_at=pl.lit(now),
+        kafka_timestamp=pl.lit(now),
+    ).filter(pl.col("event_time").dt.date() == day)
+
+
+def phase_day(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
+    day = late_day(args.days)
+    late = late_events(settings, day)
+    lake.append(settings, BRONZE_EVENTS, late, metadata={lake.EVENT_DATES_KEY: str(day)})
+    with dg.DagsterInstance.get() as instance:
+        started = time.perf_counter()
+        report = materialize_days(settings, day, day, instance=instance)
+        seconds = time.perf_counter() - started
+    (Path(args.workdir) / "day_run.txt").write_text(report.run_id)
+    return {"seconds": seconds, "day": str(day), "late_events": late.height, "rows": report.rows}
+
+
+def phase_windows(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
+    defs = build_definitions(settings)
+    resources = {"lake": LakeResource.from_settings(settings)}
+    assets = [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition | dg.AssetSpec)]
+    text = (Path(args.workdir) / "cursor.json").read_text()
+    cursor = dg.deserialize_value(text, AssetDaemonCursor)
+    run_id = (Path(args.workdir) / "day_run.txt").read_text()
+    with dg.DagsterInstance.get() as instance:
+        started = time.perf_counter()
+        result = dg.evaluate_automation_conditions(defs, instance, cursor=cursor)
+        wanted: dict[str, set[date | None]] = {}
+        for name in ORDER:
+            parts = result.get_requested_partitions(dg.AssetKey(name.split("/")))
+            wanted[name] = {None if p is None else date.fromisoformat(p) for p in parts}
+        partitions = daily_span(defs)
+        for request in followup_requests(instance, run_id, settings, partitions,
+                                         "silver_followups", datetime.now(UTC)):  # fmt: skip
+            (key,) = request.asset_selection or []
+            a = date.fromisoformat(request.tags["dagster/asset_partition_range_start"])
+            b = date.fromisoformat(request.tags["dagster/asset_partition_range_end"])
+            days = pl.date_range(a, b, eager=True).to_list()
+            wanted.setdefault(key.to_user_string(), set()).update(days)
+        runs = 0
+        for name in ORDER:
+            asked = wanted.get(name) or set()
+            key = dg.AssetKey(name.split("/"))
+            if asked == {None}:
+                tagsets: list[dict[str, str]] = [{}]
+            else:
+                tagsets = [range_tags(a, b) for a, b in day_ranges(d for d in asked if d)]
+            for tags in tagsets:
+                dg.materialize(assets, selection=[key], tags=tags, instance=instance,
+                               resources=resources)  # fmt: skip
+                runs += 1
+        seconds = time.perf_counter() - started
+    requested = {k: len(v) for k, v in wanted.items() if v}
+    return {"seconds": seconds, "runs": runs, "requested_partitions": requested}
+
+
+def daily_span(defs: dg.Definitions) -> dg.DailyPartitionsDefinition:
+    node = defs.resolve_asset_graph().get(dg.AssetKey(["silver", "events"]))
+    assert isinstance(node.partitions_def, dg.DailyPartitionsDefinition)
+    return node.partitions_def
+
+
+def phase_duckdb(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
+    started = time.perf_counter()
+    per_table: dict[str, float] = {}
+    last = [started]
+
+    def lap(name: str) -> None:
+        now = time.perf_counter()
+        per_table[name] = round(now - last[0], 2)
+        last[0] = now
+
+    duck = duckdb_gold.compute(settings, lap)
+    seconds = time.perf_counter() - started
+    rss = peak_rss_mb()
+    return {"seconds": seconds, "peak_rss_mb": rss, "per_table": per_table,
+            "cross_check": cross_check(settings, duck)}  # fmt: skip
+
+
+def cross_check(settings: Settings, duck: dict[str, pl.DataFrame]) -> dict[str, str]:
+    """Returns, per gold table, "equal" or what differs between DuckDB and Polars."""
+    out = {}
+    for name, theirs in duck.items():
+        ours = lake.scan(settings, BY_NAME[name]).collect()
+        keys = KEYS[name]
+        cols = [c for c in theirs.columns if c in ours.columns]
+        mine = ours.select(cols)
+        other = theirs.select(cols).cast(mine.schema)
+        # DuckDB leaves out days without rows; Polars writes every day of the range.
+        mine = mine.join(other.select(keys), on=keys, how="semi")
+        try:
+            assert_frame_equal(mine.sort(keys), other.sort(keys), rel_tol=1e-6)
+            out[name] = "equal"
+        except AssertionError as err:
+            out[name] = str(err).splitlines()[0]
+    return out
+
+
+PHASES = {
+    "generate": phase_generate,
+    "full": phase_full,
+    "day": phase_day,
+    "windows": phase_windows,
+    "duckdb": phase_duckdb,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="bench.phases")
+    parser.add_argument("phase", choices=sorted(PHASES))
+    parser.add_argument("workdir")
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--days", type=int, default=90)
+    args = parser.parse_args()
+    settings = settings_for(Path(args.workdir), args.days)
+    report = PHASES[args.phase](settings, args)
+    report["cpu_seconds"] = round(cpu_seconds(), 1)  # the whole process, imports included
+    report.setdefault("peak_rss_mb", peak_rss_mb())
+    report["seconds"] = round(report["seconds"], 2)
+    print(json.dumps(report, default=str))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""How the dashboard reads a table: latest or as of a moment, days pruned, errors with a name.
+
+Every page query goes through here, so time travel ("as of") and the error handling are the
+same everywhere. No Streamlit.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+
+import polars as pl
+from deltalake.exceptions import DeltaError
+
+from eventlake import lake
+from eventlake.catalog import TableSpec
+from eventlake.errors import LakeError
+from eventlake.settings import Settings
+
+
+def scan(settings: Settings, spec: TableSpec, as_of: datetime | None = None) -> pl.LazyFrame:
+    """Returns a lazy scan of the table, as of `as_of` when given.
+
+    A table that does not exist (or did not exist yet at `as_of`) reads as an empty frame of
+    its schema.
+    """
+    return lake.scan(settings, spec, version=as_of)
+
+
+def scan_days(
+    settings: Settings,
+    spec: TableSpec,
+    first: date,
+    last: date,
+    as_of: datetime | None = None,
+) -> pl.LazyFrame:
+    """Returns the table's rows whose day column lies in [first, last] (partitions pruned)."""
+    if spec.day_column is None:
+        raise ValueError(f"{spec.name} has no day column")
+    day = pl.col(spec.day_column)
+    return scan(settings, spec, as_of).filter(day.is_between(first, last))
+
+
+def collect(spec: TableSpec, frame: pl.LazyFrame) -> pl.DataFrame:
+    """Returns `frame` collected; a failed read raises `LakeError` naming the table."""
+    try:
+        return frame.collect()
+    except (DeltaError, pl.exceptions.PolarsError, OSError) as err:
+        first_line = (str(err).splitlines() or [type(err).__name__])[0]
+        raise LakeError(f"{spec.name}: read failed: {first_line}") from err
+
+
+def collect_all(specs: Sequence[TableSpec], frames: Sequence[pl.LazyFrame]) -> list[pl.DataFrame]:
+    """Returns every frame collected in parallel; a failure raises `LakeError` naming the tables."""
+    try:
+        return pl.collect_all(list(frames))
+    except (DeltaError, pl.exceptions.PolarsError, OSError) as err:
+        names = ", ".join(dict.fromkeys(spec.name for spec in specs))
+        first_line = (str(err).splitlines() or [type(err).__name__])[0]
+        raise LakeError(f"{names}: read failed: {first_line}") from err
+
+
+def exists(settings: Settings, spec: TableSpec) -> bool:
+    """True when the table exists now (an absent table is not an error: nothing written yet)."""
+    return lake.open_table(settings, spec) is not None
+
+
+def _history_time(entry: dict[str, object]) -> datetime | None:
+    millis = entry.get("timestamp")
+    return None if millis is None else datetime.fromtimestamp(int(millis) / 1000, tz=UTC)  # type: ignore[call-overload]
+
+
+def commit_time(settings: Settings, spec: TableSpec, version: int) -> datetime | None:
+    """Returns when `version` of the table was committed (None: no such version)."""
+    table = lake.open_table(settings, spec)
+    if table is None or not 0 <= version <= table.version():
+        return None
+    # Read from the newest version down: on a handle loaded at an older version, delta-rs
+    # (1.6) numbers the history from that version but returns the newest commits.
+    try:
+        entries = table.history(limit=table.version() - version + 1)
+    except (DeltaError, OSError) as err:
+        raise LakeError(f"{spec.name}: cannot read the commit history: {err}") from err
+    found = [h for h in entries if h.get("version") == version]
+    return _history_time(found[0]) if found else None
+
+
+def version_at(settings: Settings, spec: TableSpec, as_of: datetime | None) -> int | None:
+    """Returns the table version a read as of `as_of` sees (None: the table does not exist)."""
+    table = lake.open_table(settings, spec)
+    if table is None:
+        return None
+    if as_of is not None:
+        try:
+            table.load_as_version(as_of)
+        except (DeltaError, OSError, ValueError) as err:
+            raise LakeError(f"{spec.name}: no version at {as_of}: {err}") from err
+    return table.version()
+
+
+def latest_version(settings: Settings, spec: TableSpec) -> int | None:
+    """Returns the table's newest version (None: the table does not exist)."""
+    table = lake.open_table(settings, spec)
+    return None if table is None else table.version()
+
+
+_MEMO: OrderedDict[tuple[object, ...], pl.DataFrame] = OrderedDict()
+MEMO_SIZE = 16
+
+
+def versioned(
+    settings: Settings,
+    spec: TableSpec,
+    as_of: datetime | None,
+    key: tuple[object, ...],
+    compute: Callable[[], pl.LazyFrame],
+) -> pl.DataFrame:
+    """Returns `compute()` collected, remembered for the table version it read.
+
+    A Delta version never changes, so a result derived from one version of `spec` alone stays
+    right until the table moves on; then the key changes. For reads that several queries of a
+    page repeat (a segment's users, the counted orders). The newest few results are kept.
+    """
+    version = version_at(settings, spec, as_of)
+    memo_key = (settings.lake_root, spec.name, version, *key)
+    if memo_key in _MEMO:
+        _MEMO.move_to_end(memo_key)
+        return _MEMO[memo_key]
+    found = collect(spec, compute())
+    _MEMO[memo_key] = found
+    while len(_MEMO) > MEMO_SIZE:
+        _MEMO.popitem(last=False)
+    return found
+
+
+def clear_memo() -> None:
+    """Forgets every `versioned` result."""
+    _MEMO.clear()

@@ -1,0 +1,315 @@
+"""The consumer thread: read, seal, decode, hand over; apply what the writer thread reports.
+
+The loop reads messages into the `Buffer`; a full batch (`FlushTriggers`) is checked against
+the partitions' chain (`batch.chain`), decoded, and handed to the writer thread
+(`ingest.pipeline`), which commits it while the next batch is read. When the writer has no room,
+the partitions are paused (backpressure). Outcomes come back here, where the Kafka consumer
+lives: positions of record, Kafka offset commits (a courtesy to lag tools), fences, stats.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+
+from eventlake.errors import LakeError
+from eventlake.settings import Settings
+from ingest import kafka, lag, offsets
+from ingest.audit import AuditLog
+from ingest.batch import Buffer, chain
+from ingest.decode import decode, positions
+from ingest.kafka import TopicPartitionKey
+from ingest.metrics import IngestMetrics
+from ingest.options import IngestOptions, consumer_config, incremental
+from ingest.pipeline import WriteFailed, WriterThread
+from ingest.rebalance import Rebalancer
+from ingest.stats import IngestStats, log_committed
+from ingest.subscription import Subscription
+from ingest.writer import BronzeWriter, Committed, SealedBatch
+
+log = logging.getLogger(__name__)
+
+_POLL_S = 0.1
+_CONSUME_MAX = 10_000
+
+
+class ConsumerLoop:
+    """One ingester: its consumer, buffer, writer thread, metrics and stats."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        options: IngestOptions,
+        targets: dict[TopicPartitionKey, int] | None,
+        stop_event: threading.Event,
+    ) -> None:
+        self.settings, self.options, self.stop_event = settings, options, stop_event
+        self.targets = targets or {}
+        self.stats = IngestStats()
+        self.metrics = IngestMetrics()
+        config = consumer_config(settings)
+        self.consumer = kafka.new_client(Consumer, config)
+        self.writer = BronzeWriter(settings)
+        self.buffer = Buffer(options.triggers)
+        self.of_record: dict[TopicPartitionKey, int] = {}  # of each assigned partition
+        self.paused = False
+        self.seq = 0
+        self.failures: list[WriteFailed] = []
+        self.rebalancer = Rebalancer(
+            settings,
+            self.buffer,
+            self.of_record,
+            self.writer,
+            self.metrics,
+            targets=self.targets,
+            incremental=incremental(config),
+            settle=self._settle,
+            paused=lambda: self.paused,
+        )
+        self.subscription = Subscription(self.consumer, self.rebalancer, settings.topic_pattern)
+        self._gauges_at = 0.0
+        if settings.metrics_port is not None:
+            self.stats.metrics_port = self.metrics.serve(
+                settings.metrics_port, options.metrics_host
+            )
+        consumer_id = f"{socket.gethostname()}:{os.getpid()}"
+        audit = AuditLog(settings, consumer_id=consumer_id)
+        self.pipeline = WriterThread(self.writer, audit, self.metrics, depth=options.depth)
+
+    def run(self, topics: list[str]) -> IngestStats:
+        started = time.monotonic()
+        try:
+            self.subscription.subscribe(topics)
+            self._loop()
+            self._shutdown()
+        finally:
+            self.stats.seconds = time.monotonic() - started
+            self.pipeline.give_up()  # no-op after a clean shutdown
+            self.pipeline.close(timeout=5.0)
+            self.consumer.close()  # leaves the group: the others take the partitions at once
+            self.metrics.close()
+        log.info("ingest stopped: %s", self.stats.summary())
+        return self.stats
+
+    # --- the loop -----------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while not self.stop_event.is_set():
+            self.subscription.follow()
+            self.collect()
+            self._backpressure()
+            room = self.options.triggers.max_events - len(self.buffer)
+            timeout = min(_POLL_S, self.buffer.seconds_left())
+            messages = self.consumer.consume(max(1, min(_CONSUME_MAX, room)), timeout)
+            self.stats.consumed += self.buffer.extend(messages, self._on_error)
+            drain = self.options.until_idle and (not messages or self._read_to_targets())
+            if len(self.buffer) and (drain or self.buffer.due()) and self.pipeline.room():
+                self.seal()
+            if self.options.until_idle and self._drained():
+                return
+            self._gauges()
+
+    def _backpressure(self) -> None:
+        """Pauses the partitions while the writer has no room for the next batch."""
+        full = self.buffer.due() is not None and not self.pipeline.room()
+        if full and not self.paused:
+            log.info(
+                "pausing consumption: bronze commits are behind (%d batches in flight)",
+                self.pipeline.pending,
+            )
+        if full != self.paused or full:
+            assignment = self.consumer.assignment()
+            if assignment:
+                (self.consumer.pause if full else self.consumer.resume)(assignment)
+            if full != self.paused:
+                self.paused = full
+                self.metrics.paused.set(1 if full else 0)
+                if not full:
+                    log.info("resuming consumption")
+
+    def seal(self) -> None:
+        """Decodes the buffered messages and hands them to the writer thread."""
+        started, started_us = self.buffer.started, self.buffer.started_wall_us
+        messages = self.buffer.take()
+        t0 = time.perf_counter()
+        where = positions(messages)
+        kept, slices = chain(where, self.buffer.heads)
+        if kept is not None:  # re-delivered, or of partitions no longer assigned
+            self.stats.skipped += len(messages) - int(kept.sum())
+            messages = [messages[i] for i in kept.arg_true().to_list()]
+            where = positions(messages)
+        self.buffer.heads.update({key: piece.last for key, piece in slices.items()})
+        if not messages:
+            return
+        for topic, n in where.group_by("kafka_topic").len().iter_rows():
+            self.metrics.consumed.labels(topic).inc(n)
+        now_us = time.time_ns() // 1000
+        decoded = decode(
+            messages,
+            now_ms=now_us // 1000,
+            kafka=where,
+            max_bytes=self.settings.max_message_bytes,
+            ingested_at_us=now_us,
+        )
+        self.seq += 1
+        self.pipeline.submit(
+            SealedBatch(
+                seq=self.seq,
+                decoded=decoded,
+                slices=slices,
+                messages=len(messages),
+                started_at_us=started_us,
+                first_seen=started,
+                decode_ms=(time.perf_counter() - t0) * 1000,
+                lag=lag.behind(self.consumer, self.buffer.heads),
+            )
+        )
+
+    def collect(self, *, in_rebalance: bool = False) -> None:
+        """Applies what the writer thread reported: positions, Kafka commits, fences, stats.
+
+        Raises:
+            the error of a batch the writer could not commit (it stops the ingester).
+        """
+        for outcome in self.pipeline.results():
+            if isinstance(outcome, WriteFailed):
+                self.failures.append(outcome)
+                if not self.stop_event.is_set() or not isinstance(outcome.error, LakeError):
+                    raise outcome.error
+                continue
+            self._committed(outcome, in_rebalance=in_rebalance)
+
+    def _committed(self, done: Committed, *, in_rebalance: bool) -> None:
+        self.stats.add(done)
+        self.metrics.committed(done)
+        self.metrics.batch_latency.observe(time.monotonic() - done.batch.first_seen)
+        positions = []
+        for key, last in done.of_record.items():
+            if key in self.of_record:
+                self.of_record[key] = max(self.of_record[key], last)
+                positions.append(TopicPartition(key[0], key[1], self.of_record[key] + 1))
+        for key, of_record in done.fenced.items():
+            self._fence(key, of_record, seek=not in_rebalance)
+        if positions:
+            self._commit_kafka(positions, asynchronous=True)
+        log_committed(done)
+
+    def _fence(self, key: TopicPartitionKey, of_record: int, *, seek: bool) -> None:
+        """Another ingester wrote `key` up to `of_record`: drop what it covers, skip ahead."""
+        self.stats.fenced += 1
+        log.warning(
+            "%s/%s was written up to offset %d by another ingester: fenced",
+            key[0],
+            key[1],
+            of_record,
+        )
+        if key not in self.of_record:
+            return  # not ours any more
+        self.of_record[key] = max(self.of_record[key], of_record)
+        if self.buffer.fence(key, of_record) and seek:
+            try:
+                self.consumer.seek(TopicPartition(key[0], key[1], of_record + 1))
+            except KafkaException as err:  # the head filter skips the old messages anyway
+                log.debug("seek of %s/%s failed: %s", key[0], key[1], err)
+
+    def _settle(self, keys: list[TopicPartitionKey]) -> None:
+        """Lets what was read of `keys` land in bronze before they go to another ingester."""
+        if len(self.buffer) and self.pipeline.room():
+            self.seal()
+        if not self.pipeline.wait(self.options.revoke_wait_s):
+            log.warning("batches still in flight at revocation: the fence keeps them exact")
+        self.collect(in_rebalance=True)
+        positions = [
+            TopicPartition(t, p, self.of_record[(t, p)] + 1)
+            for t, p in keys
+            if self.of_record.get((t, p), offsets.NONE) != offsets.NONE
+        ]
+        if positions:
+            self._commit_kafka(positions, asynchronous=False)
+
+    def _commit_kafka(self, positions: list[TopicPartition], *, asynchronous: bool) -> None:
+        """Commits positions to Kafka too: a courtesy to lag tools, never relied on."""
+        try:
+            if asynchronous:
+                self.consumer.commit(offsets=positions, asynchronous=True)
+            else:
+                self.consumer.commit(offsets=positions, asynchronous=False)
+        except KafkaException as err:
+            log.warning("committing offsets to Kafka failed (bronze is unaffected): %s", err)
+
+    def _on_error(self, msg: Message) -> None:
+        err = msg.error()
+        if err is None:
+            return
+        if err.code() == KafkaError._PARTITION_EOF:  # the offset is the partition's end
+            key = (str(msg.topic()), int(msg.partition() or 0))
+            if key in self.buffer.heads:
+                self.buffer.ends[key] = max(self.buffer.ends.get(key, 0), msg.offset() or 0)
+            return
+        topic = msg.topic()
+        where = (
+            f"{topic}/{msg.partition()}" if topic else f"Kafka at {self.settings.kafka_bootstrap}"
+        )
+        kafka.raise_unless_transient(err, doing=f"consuming {where}")
+
+    # --- until idle, lag ----------------------------------------------------------------------
+
+    def _read_to_targets(self) -> bool:
+        """Returns True when every assigned partition has been read up to its end at start."""
+        heads, ends = self.buffer.heads, self.buffer.ends
+        return bool(heads) and all(
+            max(heads[key] + 1, ends.get(key, 0)) >= self.targets.get(key, 0) for key in heads
+        )
+
+    def _drained(self) -> bool:
+        """Returns True when every assigned partition is committed up to its end at start."""
+        return (
+            self.rebalancer.assigned_once
+            and not len(self.buffer)
+            and self.pipeline.pending == 0
+            and all(last + 1 >= self.targets.get(key, 0) for key, last in self.of_record.items())
+        )
+
+    def _gauges(self, *, now: bool = False) -> None:
+        if now or time.monotonic() - self._gauges_at >= lag.GAUGES_EVERY_S:
+            self._gauges_at = time.monotonic()
+            lag.publish(self.consumer, self.of_record, self.metrics)
+
+    # --- stopping -----------------------------------------------------------------------------
+
+    def _shutdown(self) -> None:
+        """Commits what was read, waits for the writer, commits the positions to Kafka.
+
+        Raises:
+            LakeError: the lake refused the last batches until the shutdown timeout.
+        """
+        deadline = time.monotonic() + self.options.shutdown_timeout_s
+        while len(self.buffer) and not self.pipeline.room() and time.monotonic() < deadline:
+            self.pipeline.wait(0.1)
+            self.collect()
+        if len(self.buffer) and self.pipeline.room():
+            self.seal()
+        if not self.pipeline.wait(max(0.0, deadline - time.monotonic())):
+            self.pipeline.give_up()
+            self.pipeline.wait(5.0)
+        self.collect()
+        self._gauges(now=True)
+        positions = [
+            TopicPartition(t, p, last + 1)
+            for (t, p), last in self.of_record.items()
+            if last != offsets.NONE
+        ]
+        if positions:
+            self._commit_kafka(positions, asynchronous=False)
+        lost = sum(f.batch.messages for f in self.failures if f.batch) + len(self.buffer)
+        if lost:
+            first = next((f.error for f in self.failures), None)
+            raise LakeError(
+                f"stopped with {lost} messages not committed to bronze (they will be read "
+                f"again at the next start): {first or 'the lake did not accept them in time'}"
+            )
