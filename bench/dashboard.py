@@ -34,7 +34,7 @@ from pathlib import Path
 import polars as pl
 
 from bench.dashboard_lake import busiest_recent_day, ensure_lake, refresh_batches
-from bench.dashboard_pages import PAGES, Probe, Run, utc_now
+from bench.dashboard_pages import EXTRA, PAGES, Probe, Run, utc_now
 from bench.dashboard_report import print_table, write_docs, write_results
 from dashboard import cache, queries
 from dashboard.scope import Scope, Segment
@@ -65,13 +65,15 @@ def probe(settings: Settings, first: date, day: date, *, busiest: bool = False) 
         .collect()
     )
     user = counts["user_id"][-1 if busiest else counts.height // 2]
+
+    def event_on(when: date) -> str:
+        found = lake.scan_days(settings, BRONZE_EVENTS, when, when).select("event_id").head(1)
+        return found.collect().item()
+
     middle = first + (day - first) // 2
-    event_id = (
-        (lake.scan_days(settings, BRONZE_EVENTS, middle, middle).select("event_id").head(1))
-        .collect()
-        .item()
+    return Probe(
+        user=user, event_id=event_on(middle), recent_event_id=event_on(day - timedelta(days=3))
     )
-    return Probe(user=user, event_id=event_id)
 
 
 def wait_quiet(minutes: float, quiet: float = 1.0) -> float:
@@ -87,7 +89,8 @@ def wait_quiet(minutes: float, quiet: float = 1.0) -> float:
 
 
 def time_page(page: str, run: Run, rounds: int) -> dict[str, float]:
-    """Times one page's queries `rounds` times cold and warm; returns medians and worst cold."""
+    """Times one page's queries `rounds` times cold, warm and on a live refresh; returns the
+    medians and the worst cold."""
     cold, warm, refresh = [], [], []
     for _ in range(rounds):
         for clear, times in (
@@ -97,7 +100,7 @@ def time_page(page: str, run: Run, rounds: int) -> dict[str, float]:
         ):
             clear()
             started = time.perf_counter()
-            PAGES[page](run)
+            (PAGES.get(page) or EXTRA[page])(run)
             times.append((time.perf_counter() - started) * 1000)
     return {
         "cold_ms": round(statistics.median(cold), 1),
@@ -142,9 +145,10 @@ def main(argv: list[str] | None = None) -> int:
         ]
         print(f"  {page}: {pages[page]['cold_ms']:.0f} ms cold", file=sys.stderr, flush=True)
     heavy = replace(run, probe=probe(settings, first, live_day, busiest=True))
-    extra = {"Event explorer: the busiest user's history": time_page(
+    extra = {name: time_page(name, run, args.rounds) for name in EXTRA}
+    extra["Event explorer: the busiest user's history"] = time_page(
         "Event explorer: a typical user's history", heavy, args.rounds
-    )}  # fmt: skip
+    )
     browser = None
     if args.browser:
         from bench.dashboard_browser import render_times

@@ -38,7 +38,8 @@ class Probe:
     """What the explorer looks up: a user with events, and an event id in the range."""
 
     user: str
-    event_id: str
+    event_id: str  # from the middle of the range
+    recent_event_id: str  # from the middle of its last week
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,15 @@ def explorer_user(run: Run) -> None:
 
 
 def explorer_event(run: Run) -> None:
-    """Event explorer: an event id searched in the range."""
+    """Event explorer: an event id searched in the last 7 days of the range (the default)."""
+    _frame(run, (BRONZE_EVENTS, SILVER_EVENTS, BRONZE_DEAD_LETTERS))
+    scope = run.scope
+    first = max(scope.first, scope.last - timedelta(days=6))
+    cache.event_by_id(run.settings, run.probe.recent_event_id, first, scope.last, scope.as_of)
+
+
+def explorer_event_range(run: Run) -> None:
+    """Event explorer: an event id searched in all the selected days (asked for)."""
     _frame(run, (BRONZE_EVENTS, SILVER_EVENTS, BRONZE_DEAD_LETTERS))
     scope = run.scope
     cache.event_by_id(run.settings, run.probe.event_id, scope.first, scope.last, scope.as_of)
@@ -163,7 +172,10 @@ PAGES: dict[str, Callable[[Run], None]] = {
     "Lifecycle": lifecycle,
     "Pipeline health": pipeline,
     "Event explorer: a typical user's history": explorer_user,
-    "Event explorer: an event id in 30 days": explorer_event,
+    "Event explorer: an event id (last 7 days)": explorer_event,
+}
+EXTRA: dict[str, Callable[[Run], None]] = {
+    "Event explorer: an event id in the 30 selected days": explorer_event_range,
 }
 
 

@@ -6,6 +6,7 @@ same everywhere. No Streamlit.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
@@ -106,6 +107,7 @@ def latest_version(settings: Settings, spec: TableSpec) -> int | None:
 
 
 _MEMO: OrderedDict[tuple[object, ...], pl.DataFrame] = OrderedDict()
+_MEMO_LOCK = threading.Lock()  # sessions run in threads of one server process
 MEMO_SIZE = 16
 
 
@@ -124,16 +126,19 @@ def versioned(
     """
     version = version_at(settings, spec, as_of)
     memo_key = (settings.lake_root, spec.name, version, *key)
-    if memo_key in _MEMO:
-        _MEMO.move_to_end(memo_key)
-        return _MEMO[memo_key]
-    found = collect(spec, compute())
-    _MEMO[memo_key] = found
-    while len(_MEMO) > MEMO_SIZE:
-        _MEMO.popitem(last=False)
+    with _MEMO_LOCK:
+        if memo_key in _MEMO:
+            _MEMO.move_to_end(memo_key)
+            return _MEMO[memo_key]
+    found = collect(spec, compute())  # outside the lock: two sessions may both compute it
+    with _MEMO_LOCK:
+        _MEMO[memo_key] = found
+        while len(_MEMO) > MEMO_SIZE:
+            _MEMO.popitem(last=False)
     return found
 
 
 def clear_memo() -> None:
     """Forgets every `versioned` result."""
-    _MEMO.clear()
+    with _MEMO_LOCK:
+        _MEMO.clear()

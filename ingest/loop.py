@@ -30,6 +30,7 @@ from ingest.pipeline import WriteFailed, WriterThread
 from ingest.rebalance import Rebalancer
 from ingest.stats import IngestStats, log_committed
 from ingest.subscription import Subscription
+from ingest.until_idle import UntilIdle
 from ingest.writer import BronzeWriter, Committed, SealedBatch
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,8 @@ class ConsumerLoop:
         self.paused = False
         self.seq = 0
         self.failures: list[WriteFailed] = []
+        self.closing = False
+        self.until_idle = UntilIdle(settings, self.targets)
         self.rebalancer = Rebalancer(
             settings,
             self.buffer,
@@ -89,6 +92,7 @@ class ConsumerLoop:
             self._shutdown()
         finally:
             self.stats.seconds = time.monotonic() - started
+            self.closing = True  # the revocation that close() triggers has nothing to settle
             self.pipeline.give_up()  # no-op after a clean shutdown
             self.pipeline.close(timeout=5.0)
             self.consumer.close()  # leaves the group: the others take the partitions at once
@@ -219,6 +223,8 @@ class ConsumerLoop:
 
     def _settle(self, keys: list[TopicPartitionKey]) -> None:
         """Lets what was read of `keys` land in bronze before they go to another ingester."""
+        if self.closing:
+            return
         if len(self.buffer) and self.pipeline.room():
             self.seal()
         if not self.pipeline.wait(self.options.revoke_wait_s):
@@ -260,20 +266,12 @@ class ConsumerLoop:
     # --- until idle, lag ----------------------------------------------------------------------
 
     def _read_to_targets(self) -> bool:
-        """Returns True when every assigned partition has been read up to its end at start."""
-        heads, ends = self.buffer.heads, self.buffer.ends
-        return bool(heads) and all(
-            max(heads[key] + 1, ends.get(key, 0)) >= self.targets.get(key, 0) for key in heads
-        )
+        return self.until_idle.read_all(self.buffer.heads, self.buffer.ends)
 
     def _drained(self) -> bool:
-        """Returns True when every assigned partition is committed up to its end at start."""
-        return (
-            self.rebalancer.assigned_once
-            and not len(self.buffer)
-            and self.pipeline.pending == 0
-            and all(last + 1 >= self.targets.get(key, 0) for key, last in self.of_record.items())
-        )
+        """Returns True when bronze holds every partition up to its end at start."""
+        idle = not len(self.buffer) and self.pipeline.pending == 0
+        return self.rebalancer.assigned_once and idle and self.until_idle.done(self.of_record)
 
     def _gauges(self, *, now: bool = False) -> None:
         if now or time.monotonic() - self._gauges_at >= lag.GAUGES_EVERY_S:

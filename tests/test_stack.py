@@ -66,7 +66,7 @@ def test_up_serves_live_figures_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     up = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
     settings = Settings.from_env(env=env)
     try:
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + 300
         dau = revenue = pl.DataFrame()
         while time.monotonic() < deadline:
             assert up.poll() is None, (tmp_path / "up.log").read_text()[-3000:]
@@ -75,7 +75,7 @@ def test_up_serves_live_figures_and_stops_on_ctrl_c(tmp_path: Path) -> None:
             if dau.height and revenue.height and http_ok(f"http://127.0.0.1:{dashboard}/healthz"):
                 break
             time.sleep(2)
-        assert dau.height >= 5, "the read models were not materialized within 3 minutes"
+        assert dau.height >= 5 and revenue.height, "no read models within 5 minutes"
         assert dau["dau"].max() > 0 and revenue["revenue"].sum() > 0
         assert {"silver/events", "gold/daily_active_users", "gold/revenue_daily"} <= (
             dagster_assets(dagster)

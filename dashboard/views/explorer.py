@@ -4,6 +4,7 @@ copy the log received, where it came from, and what became of it (the audit trai
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 
 import polars as pl
 import streamlit as st
@@ -22,7 +23,10 @@ MODE_KEY = "explorer_mode"
 EVENT_KEY = "explorer_event_id"
 AGGREGATE_KEY = "explorer_aggregate_id"
 EVERY_DAY_KEY = "explorer_every_day"
+EVENT_SCOPE_KEY = "explorer_event_scope"
 BY_ID, BY_AGGREGATE = "An event by id", "A user or aggregate"
+LAST_WEEK, SELECTED, EVERY_DAY = "the last 7 selected days", "the selected days", "every day"
+EVENT_SCOPES = (LAST_WEEK, SELECTED, EVERY_DAY)
 INFO = frame.PageInfo(
     title="🔍 Event explorer",
     key="explorer",
@@ -31,8 +35,9 @@ INFO = frame.PageInfo(
 - **An event by id** — every copy of the id in `{BRONZE_EVENTS.name}` (a re-delivered message
   is a second copy), with its Kafka topic, partition, offset and ingest time; the copy ingested
   first is the one `{SILVER_EVENTS.name}` keeps, with its payload upcast to the latest schema
-  version. Searched in the selected days, or in every day on request (slower: the log is
-  partitioned by day only).
+  version. Searched in the last 7 of the selected days, all the selected days, or every day, as
+  you choose (more days take longer: the log is partitioned by day only, so an id is found by
+  reading every id of the days searched).
 - **A user or aggregate** — every event whose `aggregate_id` is the id (producers key Kafka
   messages by it, usually the user id), oldest first, up to 5,000: in the selected days those
   `{SILVER_USER_ACTIVITY_DAILY.name}` has the user on, plus the days silver has not caught up
@@ -41,19 +46,31 @@ INFO = frame.PageInfo(
 - **Status**: counted (in silver), duplicate (a later copy of an id), unregistered type (kept in
   the log, ignored by the read models), not in silver yet (waiting for materialization).
 """,
-    filters="The day range limits both searches unless every day is asked for; currency, "
-    "plan, signup source and country do not apply.",
+    filters="The day range limits both searches (an event id: its last 7 days by default) "
+    "unless every day is asked for; currency, plan, signup source and country do not apply.",
     needs_days=False,
 )
 
 
-def _event(ctx: frame.Context, event_id: str, every_day: bool) -> None:
+def search_days(ctx: frame.Context, where: str) -> tuple[date, date]:
+    """Returns the days an event id is looked for in, for a choice of EVENT_SCOPES."""
     scope = ctx.scope
-    first, last = (ctx.settings.start_date, ctx.today) if every_day else (scope.first, scope.last)
-    copies, silver = cache.event_by_id(ctx.settings, event_id, first, last, scope.as_of)
-    where = "every day" if every_day else f"{first} – {last}"
+    if where == EVERY_DAY:
+        return ctx.settings.start_date, ctx.today
+    if where == LAST_WEEK:
+        return max(scope.first, scope.last - timedelta(days=6)), scope.last
+    return scope.first, scope.last
+
+
+def _event(ctx: frame.Context, event_id: str, where: str) -> None:
+    first, last = search_days(ctx, where)
+    copies, silver = cache.event_by_id(ctx.settings, event_id, first, last, ctx.scope.as_of)
     if copies.is_empty():
-        st.info(f"No event `{event_id}` in {BRONZE_EVENTS.name} ({where}).", icon="🔎")
+        st.info(
+            f"No event `{event_id}` in {BRONZE_EVENTS.name} from {first} to {last}: search "
+            "more days above.",
+            icon="🔎",
+        )
         return
     head = copies.row(0, named=True)
     when = f"{head['event_time']:%Y-%m-%d %H:%M:%S} UTC"
@@ -112,12 +129,17 @@ def _pick_recent(ctx: frame.Context) -> None:
 def body(ctx: frame.Context) -> None:
     """Draws the look-up form and its answer."""
     mode = st.radio("Look up", (BY_AGGREGATE, BY_ID), key=MODE_KEY, horizontal=True)
-    every_day = st.toggle("Search every day", key=EVERY_DAY_KEY, help="Slower on a large log.")
     if mode == BY_ID:
+        where = st.radio(
+            "Search", EVENT_SCOPES, key=EVENT_SCOPE_KEY, horizontal=True,
+            help="The log is partitioned by day only: an id is found by reading every id of the "
+            "days searched, so more days take longer.",
+        )  # fmt: skip
         event_id = st.text_input("Event id", key=EVENT_KEY, placeholder="e.g. 0f3c…")
         if event_id.strip():
-            _event(ctx, event_id.strip(), every_day)
+            _event(ctx, event_id.strip(), where)
         return
+    every_day = st.toggle("Search every day", key=EVERY_DAY_KEY, help="Slower on a large log.")
     left, right = st.columns([4, 1], vertical_alignment="bottom")
     with left:
         aggregate_id = st.text_input("User or aggregate id", key=AGGREGATE_KEY)

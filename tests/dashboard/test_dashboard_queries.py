@@ -10,7 +10,7 @@ import pytest
 from deltalake import DeltaTable
 from polars.testing import assert_frame_equal
 
-from dashboard import queries
+from dashboard import queries, reads
 from eventlake import lake
 from eventlake.catalog import BRONZE_EVENTS, GOLD_DAILY_ACTIVE_USERS, GOLD_REVENUE_DAILY
 from eventlake.errors import LakeError
@@ -162,3 +162,20 @@ def test_results_are_plain_polars_frames(settings: Settings, frames) -> None:
         "mau": 4,
         "stickiness": 0.25,
     }
+
+
+def test_versioned_results_are_reused_until_the_table_moves_on(settings: Settings, frames) -> None:
+    calls = []
+
+    def compute() -> pl.LazyFrame:
+        calls.append(1)
+        return lake.scan(settings, GOLD_DAILY_ACTIVE_USERS).select(pl.len())
+
+    lake.append(settings, GOLD_DAILY_ACTIVE_USERS, frames.users([(day(0), 1, 1, 1)]))
+    first = reads.versioned(settings, GOLD_DAILY_ACTIVE_USERS, None, ("n",), compute)
+    again = reads.versioned(settings, GOLD_DAILY_ACTIVE_USERS, None, ("n",), compute)
+    lake.append(settings, GOLD_DAILY_ACTIVE_USERS, frames.users([(day(1), 1, 1, 1)]))
+    moved = reads.versioned(settings, GOLD_DAILY_ACTIVE_USERS, None, ("n",), compute)
+
+    assert (first.item(), again.item(), moved.item()) == (1, 1, 2)
+    assert len(calls) == 2

@@ -15,6 +15,7 @@ from ingest_checks import (
     true_ends,
     wait_for_commit,
 )
+from processes import SteadyProducer
 
 from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS, BRONZE_INGEST_BATCHES
@@ -135,17 +136,21 @@ def test_a_crash_between_dead_letters_and_events_still_gives_exactly_once(
     kafka_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stats = simulate_all_knobs(kafka_settings, count=3000)
-    real_write_events = writer.write_events
-    calls = 0
+    real_write_events, real_write_dead_letters = writer.write_events, writer.write_dead_letters
+    dead_letter_commits = 0
 
-    def crash_on_third_batch(*args, **kwargs):  # type: ignore[no-untyped-def]
-        nonlocal calls
-        calls += 1
-        if calls == 3:
-            raise SystemExit("simulated crash after the dead letters of batch 3 were committed")
+    def count_dead_letter_commits(*args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal dead_letter_commits
+        dead_letter_commits += 1
+        return real_write_dead_letters(*args, **kwargs)
+
+    def crash_after_the_second_dead_letter_commit(*args, **kwargs):  # type: ignore[no-untyped-def]
+        if dead_letter_commits >= 2:
+            raise SystemExit("simulated crash after the dead letters of a batch were committed")
         return real_write_events(*args, **kwargs)
 
-    monkeypatch.setattr(writer, "write_events", crash_on_third_batch)
+    monkeypatch.setattr(writer, "write_dead_letters", count_dead_letter_commits)
+    monkeypatch.setattr(writer, "write_events", crash_after_the_second_dead_letter_commit)
     with pytest.raises(SystemExit, match="simulated crash"):
         ingest(kafka_settings, until_idle=True, batch_max_events=500)
     monkeypatch.undo()
@@ -171,20 +176,21 @@ def test_stop_event_commits_the_current_batch_and_a_restart_finishes(
         target=lambda: result.append(ingest(kafka_settings, stop_event=stop, batch_max_seconds=0.2))
     )
     runner.start()
+    producer = SteadyProducer(kafka_settings, rate=3_000)  # the stream goes on throughout
     try:
-        simulate_all_knobs(kafka_settings, count=1000, seed=3)
-        wait_for_commit(kafka_settings, runner.is_alive)
-        # produce while it ingests, then stop it in the middle of the stream
-        simulate(kafka_settings, dataclasses.replace(EVERY_KNOB, count=1500, seed=4, rate=5000))
+        version = wait_for_commit(kafka_settings, runner.is_alive)
+        wait_for_commit(kafka_settings, runner.is_alive, after=version)
     finally:
-        stop.set()
+        stop.set()  # in the middle of the stream
         runner.join(timeout=30)
+        producer.stop()
     assert not runner.is_alive() and len(result) == 1
-    assert result[0].batches >= 2 and result[0].events > 1000
+    assert result[0].batches >= 2 and result[0].events > 0
     # what it committed before stopping is a consistent prefix of every partition
     ends = true_ends(kafka_settings)
     done = offsets.txn_versions(kafka_settings, BRONZE_EVENTS, ends)
     assert_exactly_once(kafka_settings, {key: last + 1 for key, last in done.items()})
+    assert done != {key: end - 1 for key, end in ends.items()}  # it stopped before the end
 
     ingest(kafka_settings, until_idle=True)
     assert_exactly_once(kafka_settings, ends)
