@@ -6,10 +6,13 @@ It accepts a message only when `envelope.parse` would accept it, and then with t
 
 How it is fast (FIELD-NOTES: msgspec into a Struct with the payload left raw is ~7x json.loads):
 - the envelope is decoded by msgspec into a Struct whose constraints are `parse`'s envelope
-  rules, checked in C; unknown top-level keys make it defer (they are rare, and `parse` keeps
-  them in `extra`);
-- the payload and metadata are decoded once more on their own, validated by the registry's own
-  `validate_payload`, and re-encoded to the compact text bronze stores;
+  rules, checked in C (metadata decoded on the way, the payload left raw); unknown top-level
+  keys make it defer (they are rare, and `parse` keeps them in `extra`);
+- a registered payload goes through a typed decoder generated from the registry
+  (`ingest.payloads`), in C; when re-encoding it gives back the bytes received, those are the
+  compact text bronze stores. Otherwise (another key order, spaces, escapes, extra fields) the
+  payload is decoded generically, checked by the registry's own `validate_payload` and
+  re-encoded;
 - RFC 3339 timestamps and the event-time range are checked for the whole batch at once, in
   Polars (`ingest.timestamps`).
 """

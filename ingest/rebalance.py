@@ -11,10 +11,12 @@ session expired: another member may already own them) are dropped at once.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
+from eventlake.errors import LakeError
 from eventlake.settings import Settings
 from ingest import kafka, offsets
 from ingest.batch import Buffer
@@ -23,6 +25,8 @@ from ingest.metrics import IngestMetrics
 from ingest.writer import BronzeWriter
 
 log = logging.getLogger(__name__)
+
+ASSIGN_WAIT_S = 120.0  # how long an assignment waits for an unavailable lake before giving up
 
 
 class Rebalancer:
@@ -56,7 +60,7 @@ class Rebalancer:
         if keys:
             ends = kafka.end_offsets(self.settings, keys)
             ids = kafka.topic_ids(self.settings, {topic for topic, _ in keys})
-            positions = offsets.resume_positions(self.settings, keys, ends=ends, topic_ids=ids)
+            positions = self._resume_positions(keys, ends, ids)
             for topic, topic_id in ids.items():
                 if topic_id is not None:
                     self.writer.topic_fingerprints[topic] = offsets.topic_fingerprint(topic_id)
@@ -78,6 +82,25 @@ class Rebalancer:
         self.metrics.assigned.set(len(self.of_record))
         resume = ", ".join(f"{t}/{p}@{self.of_record[(t, p)] + 1}" for t, p in keys)
         log.info("assigned %d partitions, resuming at %s", len(keys), resume or "-")
+
+    def _resume_positions(
+        self,
+        keys: list[TopicPartitionKey],
+        ends: dict[TopicPartitionKey, int],
+        ids: dict[str, str | None],
+    ) -> dict[TopicPartitionKey, int]:
+        """Returns the offsets of record, waiting (with backoff) while the lake is unavailable:
+        the partitions cannot be read before it is known where they resume."""
+        delay, deadline = 0.2, time.monotonic() + ASSIGN_WAIT_S
+        while True:
+            try:
+                return offsets.resume_positions(self.settings, keys, ends=ends, topic_ids=ids)
+            except LakeError as err:  # OffsetsAhead is no LakeError: it is not retried
+                if time.monotonic() + delay > deadline:
+                    raise
+                log.warning("cannot read the offsets of record, retrying in %.1f s: %s", delay, err)
+                time.sleep(delay)
+                delay = min(delay * 2, 10.0)
 
     def on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Lets the batches in flight land, then drops what is left of the partitions."""
