@@ -6,7 +6,7 @@ lives anywhere else.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import polars as pl
@@ -25,6 +25,7 @@ class TableSpec:
     partition_by: tuple[str, ...]
     description: str
     day_column: str | None = None  # the column that holds the Dagster day partition
+    grain: tuple[str, ...] = ()  # the columns that identify one row (read models)
 
     @property
     def asset_key(self) -> list[str]:
@@ -147,9 +148,13 @@ def _table(
 
 
 def _gold(
-    name: str, columns: dict[str, pl.DataType], description: str, day: str | None
+    name: str,
+    columns: dict[str, pl.DataType],
+    description: str,
+    day: str | None,
+    grain: tuple[str, ...],
 ) -> TableSpec:
-    return _table("gold", name, columns, description, day)
+    return replace(_table("gold", name, columns, description, day), grain=grain)
 
 
 # Typed silver tables: payload JSON decoded once, per event type, into columns.
@@ -296,6 +301,7 @@ GOLD_DAILY_ACTIVE_USERS = _gold(
     "One row per day: distinct users active that day (DAU), over the 7 days ending that day "
     "(WAU) and over the 30 days ending that day (MAU); stickiness = DAU / MAU.",
     "day",
+    ("day",),
 )
 GOLD_REVENUE_DAILY = _gold(
     "revenue_daily",
@@ -309,6 +315,7 @@ GOLD_REVENUE_DAILY = _gold(
     "One row per day and currency: orders counted once by order_id (earliest event wins), "
     "revenue = sum of total_amount, average order value.",
     "day",
+    ("day", "currency"),
 )
 GOLD_REVENUE_BY_PRODUCT = _gold(
     "revenue_by_product",
@@ -321,6 +328,7 @@ GOLD_REVENUE_BY_PRODUCT = _gold(
     },
     "One row per day, product and currency: units and revenue from the counted orders' items.",
     "day",
+    ("day", "product_id", "currency"),
 )
 GOLD_SESSIONS_DAILY = _gold(
     "sessions_daily",
@@ -333,6 +341,7 @@ GOLD_SESSIONS_DAILY = _gold(
     },
     "One row per day of session start: session count and duration statistics.",
     "day",
+    ("day",),
 )
 GOLD_FUNNEL_DAILY = _gold(
     "funnel_daily",
@@ -349,6 +358,7 @@ GOLD_FUNNEL_DAILY = _gold(
     "One row per day of funnel entry: users who viewed a product, then carted, then ordered "
     "within 24 h.",
     "day",
+    ("day",),
 )
 GOLD_COHORT_RETENTION = _gold(
     "cohort_retention",
@@ -361,6 +371,7 @@ GOLD_COHORT_RETENTION = _gold(
     },
     "One row per signup week (Monday) and week offset: cohort size and users active that week.",
     None,
+    ("cohort_week", "week_offset"),
 )
 GOLD_CUSTOMER_RFM = _gold(
     "customer_rfm",
@@ -380,6 +391,7 @@ GOLD_CUSTOMER_RFM = _gold(
     "One row per customer: recency, frequency and monetary value as of the last day, quintile "
     "scores and a segment.",
     None,
+    ("user_id",),
 )
 GOLD_PRODUCT_PERFORMANCE = _gold(
     "product_performance",
@@ -394,6 +406,7 @@ GOLD_PRODUCT_PERFORMANCE = _gold(
     },
     "One row per day and product: views, add-to-carts, units and revenue, with the category.",
     "day",
+    ("day", "product_id"),
 )
 GOLD_LIFECYCLE_DAILY = _gold(
     "lifecycle_daily",
@@ -409,6 +422,7 @@ GOLD_LIFECYCLE_DAILY = _gold(
     "the day before) and resurrecting (inactive the day before, active earlier); dormant = "
     "active the day before but not this day.",
     "day",
+    ("day",),
 )
 
 # The audit trail of the read models (written by the restatement ledger and reconciliation).

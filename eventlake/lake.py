@@ -22,8 +22,10 @@ EVENT_DATES_KEY = "eventlake.event_dates"  # commit metadata: the event dates a 
 
 
 def table_uri(settings: Settings, spec: TableSpec) -> str:
-    """Returns the table's location: the lake root joined with the table name."""
-    return f"{settings.lake_root}/{spec.name}"
+    """Returns the table's location: the lake root joined with the table name (bronze and
+    dim tables under `settings.log_root` instead, when that is set)."""
+    root = settings.log_root if settings.log_root and spec.layer in ("bronze", "dim") else None
+    return f"{root or settings.lake_root}/{spec.name}"
 
 
 def _options(settings: Settings) -> dict[str, str] | None:

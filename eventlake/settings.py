@@ -27,6 +27,9 @@ ENV_VARS: dict[str, str] = {
     "max_message_bytes": "EVENTLAKE_MAX_MESSAGE_BYTES",
     "topic_pattern": "EVENTLAKE_TOPIC_PATTERN",
     "metrics_port": "EVENTLAKE_METRICS_PORT",
+    "reconcile_days": "EVENTLAKE_RECONCILE_DAYS",
+    "bronze_retention_days": "EVENTLAKE_BRONZE_RETENTION_DAYS",
+    "vacuum_retention_hours": "EVENTLAKE_VACUUM_RETENTION_HOURS",
 }
 
 
@@ -44,6 +47,12 @@ class Settings:
     max_message_bytes: int = 1024 * 1024
     topic_pattern: str | None = None  # a regular expression: ingest every matching topic
     metrics_port: int | None = None  # the ingester's Prometheus endpoint (None: off)
+    reconcile_days: int = 7  # the closed days the nightly reconciliation compares and heals
+    bronze_retention_days: int | None = None  # None: keep the event log forever
+    vacuum_retention_hours: int = 168  # files unreferenced for longer are deleted by vacuum
+    # Where bronze/ and dim/ are read from when that is not `lake_root`: a rebuild into a
+    # scratch lake reads the real event log (set in code, never from the environment).
+    log_root: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -80,6 +89,10 @@ class Settings:
             "max_message_bytes": self.max_message_bytes,
             "topic_pattern": self.topic_pattern,
             "metrics_port": self.metrics_port,
+            "reconcile_days": self.reconcile_days,
+            "bronze_retention_days": self.bronze_retention_days,
+            "vacuum_retention_hours": self.vacuum_retention_hours,
+            "log_root": self.log_root,
         }
 
     def __repr__(self) -> str:  # never let a secret reach a log through repr()
@@ -134,6 +147,11 @@ def _parse(name: str, var: str, raw: str) -> Any:
             return n
         if name == "topic_pattern":
             return check_topic_pattern(raw)
+        if name in ("reconcile_days", "bronze_retention_days", "vacuum_retention_hours"):
+            n = int(raw)
+            if n < 1:
+                raise ValueError("expected a positive whole number")
+            return n
         if name == "metrics_port":
             port = int(raw)
             if not 0 <= port <= 65535:
