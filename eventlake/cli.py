@@ -22,7 +22,9 @@ from eventlake.settings import Settings
 # `handler=callable(args, settings) -> int`.
 COMMAND_MODULES = (
     "ingest.commands",
+    "ingest.dead_letter_commands",
     "orchestration.commands",
+    "eventlake.maintenance_commands",
     "eventlake.table_commands",
     "eventlake.stack",
 )
