@@ -16,7 +16,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import asof, filters, session
+from dashboard import access, asof, filters, session
 
 VIEWS = Path(__file__).resolve().parent / "views"
 
@@ -52,6 +52,7 @@ PAGES: tuple[PageEntry, ...] = (
 def main() -> None:
     """Draws the frame shared by every page and runs the selected one."""
     st.set_page_config(page_title="eventlake", page_icon="🌊", layout="wide")
+    access.require_login()  # no-op unless OIDC login is configured in the app's secrets
     settings = session.settings()
     navigation = st.navigation([p.page(default=i == 0) for i, p in enumerate(PAGES)])
     asof.asof_sidebar(settings)

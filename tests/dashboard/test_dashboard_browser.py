@@ -11,22 +11,17 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from dashboard_lake import SimulatedLake
 from playwright.sync_api import Page, expect, sync_playwright
+from streamlit_server import ROOT, streamlit_app
 
 from dashboard.app import PAGES
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -37,53 +32,11 @@ ARTIFACTS = Path(os.environ.get("EVENTLAKE_TEST_ARTIFACTS", ROOT / "test-artifac
 FILTER = "EUR"  # the currency picked on the first page; every later page must still have it
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def served(simulated: SimulatedLake) -> Iterator[str]:
     """The app served by `streamlit run` on the simulated lake; yields its URL."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "EVENTLAKE_LAKE_ROOT": simulated.settings.lake_root,
-        "EVENTLAKE_KAFKA_BOOTSTRAP": "127.0.0.1:9",  # no broker: the lag is "unknown"
-    }
-    command = [
-        sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
-        "--server.address", "127.0.0.1", "--server.port", str(port),
-        "--server.headless", "true", "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
-    log = ARTIFACTS / "streamlit.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                    if answer.read() == b"ok":
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start: see {log}")
-            time.sleep(0.2)
+    with streamlit_app(simulated.settings.lake_root, ARTIFACTS / "streamlit.log") as url:
         yield url
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(5)
 
 
 def _settled(page: Page, title: str) -> None:
