@@ -32,13 +32,33 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
         description="Print how far bronze/events is behind Kafka per partition, the dead letters\n"
         "by code, and the version and age of the last commit of every table.\n"
         "Works with the broker down (lake facts only; exit code 1).",
-        epilog="examples:\n  eventlake status\n  eventlake status --lake-root s3://bucket/lake",
+        epilog="examples:\n  eventlake status\n  eventlake status --lake-root s3://bucket/lake\n"
+        "  eventlake status --max-lag 100000 --max-staleness 300   # exit 1 when exceeded\n"
+        "  eventlake status --format prometheus > /var/lib/node_exporter/eventlake.prom",
     )
     p.add_argument(
         "--topic-pattern",
         type=ingest_cli.topic_pattern,
         metavar="REGEX",
         help="report every topic whose whole name matches (EVENTLAKE_TOPIC_PATTERN)",
+    )
+    p.add_argument(
+        "--format",
+        choices=("text", "prometheus"),
+        default="text",
+        help="text tables (default) or Prometheus text exposition",
+    )
+    p.add_argument(
+        "--max-lag",
+        type=_non_negative_int,
+        metavar="N",
+        help="exit 1 when more than N messages in Kafka are not yet in bronze",
+    )
+    p.add_argument(
+        "--max-staleness",
+        type=_non_negative_int,
+        metavar="SECONDS",
+        help="exit 1 when a silver or gold table is more than SECONDS behind the last batch",
     )
     p.set_defaults(handler=_status)
 
@@ -218,9 +238,25 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.topic_pattern is not None:
         settings = dataclasses.replace(settings, topic_pattern=args.topic_pattern)
+    from ingest import status_checks
+
     report = status.collect(settings)
-    print(status.render(report))
+    text = status_checks.prometheus_text(report) if args.format == "prometheus" else None
+    print(text if text is not None else status.render(report), end="" if text else "\n")
+    failed = status_checks.breaches(report, max_lag=args.max_lag, max_staleness=args.max_staleness)
+    for line in failed:
+        print(f"eventlake status: {line}", file=sys.stderr)
     if report.broker_error is not None:
         print(f"eventlake status: broker down: {report.broker_error}", file=sys.stderr)
-        return 1
-    return 0
+    return 1 if failed or report.broker_error is not None else 0
+
+
+def _non_negative_int(text: str) -> int:
+    """Parses a whole number >= 0 for argparse (a usage error otherwise)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative")
+    return value
