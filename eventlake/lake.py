@@ -19,6 +19,7 @@ from eventlake.settings import Settings
 
 TABLE_PROPERTIES = {"delta.checkpointInterval": "20"}
 EVENT_DATES_KEY = "eventlake.event_dates"  # commit metadata: the event dates a commit touched
+CAUSE_KEY = "eventlake.cause"  # commit metadata: why rows were appended other than by ingesting
 
 
 def table_uri(settings: Settings, spec: TableSpec) -> str:

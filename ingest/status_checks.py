@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from eventlake.catalog import BY_NAME
 from ingest.status import Status
 
-READ_MODEL_LAYERS = ("silver/", "gold/")
+READ_MODEL_LAYERS = ("silver", "gold")
 
 
 def last_ingested(status: Status) -> datetime | None:
@@ -31,7 +32,7 @@ def staleness(status: Status) -> dict[str, float]:
     return {
         t.name: max(0.0, (newest - t.last_commit).total_seconds())
         for t in status.tables
-        if t.name.startswith(READ_MODEL_LAYERS)
+        if t.name in BY_NAME and BY_NAME[t.name].layer in READ_MODEL_LAYERS
     }
 
 

@@ -87,6 +87,13 @@ def write_dead_letters(table: DeltaTable, frame: pl.DataFrame, txns: Mapping[str
     return lake.append_to(table, BRONZE_DEAD_LETTERS, frame, offsets=txns)
 
 
+def event_dates_metadata(events: pl.DataFrame) -> dict[str, str]:
+    """Returns the commit metadata naming the event dates of `events` (bronze/events rows): the
+    `bronze_commits` sensor re-materializes exactly those days."""
+    dates = events.get_column("event_date").unique().sort()
+    return {lake.EVENT_DATES_KEY: ",".join(d.isoformat() for d in dates)}
+
+
 def write_events(
     table: DeltaTable, frame: pl.DataFrame, txns: Mapping[str, int], metadata: Mapping[str, str]
 ) -> int:
@@ -133,10 +140,7 @@ class BronzeWriter:
                 fingerprint = self.topic_fingerprints.get(topic)
                 if fingerprint is not None and txn_of(events_table, topic_app_id(topic)) is None:
                     txns[topic_app_id(topic)] = fingerprint
-            metadata = {}
-            if events.height:
-                dates = events.get_column("event_date").unique().sort()
-                metadata[lake.EVENT_DATES_KEY] = ",".join(d.isoformat() for d in dates)
+            metadata = event_dates_metadata(events) if events.height else {}
             events_version = write_events(events_table, events, txns, metadata)
         return Committed(
             batch=batch,

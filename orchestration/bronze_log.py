@@ -5,7 +5,8 @@ The ingester records the event dates each commit touched in its commit metadata
 reading any data file. When that is not possible (first look at the table, more new commits
 than a tick may read, a log entry gone or a data-changing commit without the metadata) it
 falls back to every event date in the table: slower, but nothing is missed. The same goes
-for a table younger than the cursor (recreated).
+for a table younger than the cursor (recreated). Dead-letter replays record their dates the
+same way, with `lake.CAUSE_KEY` = "replay": the days only they touched are told apart.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import date
 
 from deltalake import DeltaTable
 
-from eventlake.lake import EVENT_DATES_KEY
+from eventlake.lake import CAUSE_KEY, EVENT_DATES_KEY
 
 MAX_COMMITS_PER_TICK = 200  # each entry is one log file read; sensor ticks time out at 60 s
 
@@ -44,6 +45,7 @@ class Touched:
     version: int
     days: frozenset[date]
     everything: bool = False
+    replay_days: frozenset[date] = frozenset()  # days touched by dead-letter replays alone
 
 
 @dataclass(frozen=True)
@@ -106,28 +108,36 @@ def touched_since(
     if after is None or not 0 < latest - after <= limit:
         return Touched(latest, frozenset(all_event_days(table)), everything=True)
     entries = table.history(limit=latest - after)
-    days = _days_of_entries(entries, range(after + 1, latest + 1))
-    if days is None:
+    found = _days_of_entries(entries, range(after + 1, latest + 1))
+    if found is None:
         return Touched(latest, frozenset(all_event_days(table)), everything=True)
-    return Touched(latest, frozenset(days))
+    ingested, replayed = found
+    return Touched(
+        latest, frozenset(ingested | replayed), replay_days=frozenset(replayed - ingested)
+    )
 
 
-def _days_of_entries(entries: Iterable[dict], versions: range) -> set[date] | None:
-    """Returns the days the entries of `versions` touched; None when that cannot be known."""
+def _days_of_entries(
+    entries: Iterable[dict], versions: range
+) -> tuple[set[date], set[date]] | None:
+    """Returns the days the entries of `versions` touched, as (days of ingest commits, days of
+    replay commits); None when that cannot be known."""
     by_version = {entry.get("version"): entry for entry in entries}
     days: set[date] = set()
+    replayed: set[date] = set()
     for version in versions:
         entry = by_version.get(version)
         if entry is None:  # log entry cleaned up or not returned
             return None
         if EVENT_DATES_KEY in entry:
             try:
-                days |= parse_event_dates(str(entry[EVENT_DATES_KEY]))
+                dates = parse_event_dates(str(entry[EVENT_DATES_KEY]))
             except ValueError:
                 return None
+            (replayed if entry.get(CAUSE_KEY) == "replay" else days).update(dates)
         elif entry.get("operation") not in NO_DATA_OPERATIONS:
             return None
-    return days
+    return days, replayed
 
 
 def plan_days(

@@ -16,14 +16,15 @@ own runs rewrite no silver, so they end the chain.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
+from assets.restatements import CAUSE_TAG
 from eventlake.catalog import BRONZE_EVENTS, BY_NAME, SILVER_ORDERS, SILVER_USER_ACTIVITY_DAILY
 from eventlake.lake import open_table
 from eventlake.settings import Settings
-from orchestration.bronze_log import BronzeCursor, plan_days, touched_since
+from orchestration.bronze_log import BronzeCursor, Touched, plan_days, touched_since
 from orchestration.followups import affected_days, materialized_days, plan_followups
 from orchestration.jobs import asset_key
 from orchestration.partitions import day_ranges, partition_span, range_tags
@@ -63,7 +64,11 @@ def evaluate_bronze_commits(
     requests = [
         dg.RunRequest(
             run_key=f"{BRONZE_EVENTS.name}@{touched.version}:{mode}:{a}..{b}",
-            tags={**range_tags(a, b), BRONZE_VERSION_TAG: str(touched.version)},
+            tags={
+                **range_tags(a, b),
+                BRONZE_VERSION_TAG: str(touched.version),
+                **_cause_tags(a, b, due, touched),
+            },
         )
         for a, b in day_ranges(due)
     ]
@@ -75,6 +80,13 @@ def evaluate_bronze_commits(
             f"({len(later)} pending)",
         )
     return dg.SensorResult(run_requests=requests, cursor=new_cursor)
+
+
+def _cause_tags(first: date, last: date, due: list[date], touched: Touched) -> dict[str, str]:
+    """Returns the cause tag of the run for days [first, last]: "replay" when dead-letter
+    replays alone touched its days (read models then restate for that reason)."""
+    days = {d for d in due if first <= d <= last}
+    return {CAUSE_TAG: "replay"} if days and days <= touched.replay_days else {}
 
 
 def bronze_commits_sensor(
