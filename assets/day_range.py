@@ -15,6 +15,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
+from assets import restatements
 from eventlake import lake
 from eventlake.catalog import TableSpec
 from eventlake.settings import Settings
@@ -64,9 +65,14 @@ def write_days(
 
     Days of the range without rows in `frame` are cleared. The metadata is the same for every
     partition of the range: the run's row count, its days and the table's new Delta version,
-    plus `extra` entries (for example the Delta version of the input that was read).
+    plus `extra` entries (for example the Delta version of the input that was read), and for a
+    gold table the number of figures it restated (recorded in audit/restatements).
     """
-    lake.replace_days(settings, spec, frame, first, last)
+    version = lake.replace_days(settings, spec, frame, first, last)
+    if spec.layer == "gold":
+        extra["restated_figures"] = restatements.record_days(
+            settings, spec, frame, first, last, version
+        )
     return day_result(settings, spec, frame.height, first, last, checks, **extra)
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import dagster as dg
 import polars as pl
 
+from assets import restatements
 from assets.day_range import lake_settings, whole_table_kwargs
 from assets.revenue import counted_orders
 from eventlake import lake
@@ -96,4 +97,9 @@ def customer_rfm_table(context) -> dg.MaterializeResult:  # Dagster: no typed co
         lake.scan(settings, SILVER_USER_ACTIVITY_DAILY).select("day"),
     ).collect()
     version = lake.replace_all(settings, GOLD_CUSTOMER_RFM, frame)
-    return dg.MaterializeResult(metadata={"rows": frame.height, "delta_version": version})
+    restated = restatements.record_table(
+        settings, GOLD_CUSTOMER_RFM, frame, version, context=context
+    )
+    return dg.MaterializeResult(
+        metadata={"rows": frame.height, "delta_version": version, "restated_figures": restated}
+    )
