@@ -120,7 +120,16 @@ def _read(args: argparse.Namespace, settings: Settings) -> int:
         frame = frame.sort(spec.day_column)
     if args.limit:
         frame = frame.head(args.limit)
-    _print(frame.collect(), args.format)
+    try:
+        rows = frame.collect()
+    except (OSError, pl.exceptions.ComputeError) as err:  # data files vacuumed since
+        when = args.version if args.version is not None else args.as_of
+        raise LakeError(
+            f"{spec.name}: cannot read {'as of ' + str(when) if when is not None else 'it'}: "
+            f"its data files are gone (vacuumed; time travel reaches back "
+            f"{settings.vacuum_retention_hours} h): {str(err).splitlines()[0]}"
+        ) from err
+    _print(rows, args.format)
     return 0
 
 

@@ -90,3 +90,15 @@ def test_unknown_version_and_missing_table_are_one_line_errors(
     assert run(settings, "read", "gold/revenue_daily")[0] == 1
     errors = capsys.readouterr().err.strip().splitlines()
     assert len(errors) == 2 and "no version 99" in errors[0] and "does not exist" in errors[1]
+
+
+def test_a_vacuumed_version_is_a_one_line_error(
+    settings: Settings, two_versions: datetime, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = lake.open_table(settings, GOLD_DAILY_ACTIVE_USERS)
+    assert table is not None
+    table.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
+    assert run(settings, "read", GOLD_DAILY_ACTIVE_USERS.name, "--version", "1")[0] == 1
+    (error,) = capsys.readouterr().err.strip().splitlines()
+    assert "cannot read as of 1: its data files are gone (vacuumed" in error
+    assert run(settings, "read", GOLD_DAILY_ACTIVE_USERS.name)[1].count("12") >= 1  # now: fine
