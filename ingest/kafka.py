@@ -1,9 +1,9 @@
-"""Talking to any Kafka (the bundled broker or a remote cluster): client configs, topic metadata
-and true end offsets.
+"""Talking to any Kafka (the bundled broker or a remote cluster): topic metadata, topic ids and
+true end offsets.
 
-Every client is configured here: the local defaults first, then `settings.kafka_config`
-(EVENTLAKE_KAFKA_CONFIG) on top, so SASL/TLS and tuning pass through unchanged. librdkafka's own
-log lines go to Python logging instead of raw stderr.
+Every client gets its config from `client_config` (`ingest.kafka_config`, re-exported here):
+the local defaults first, then `settings.kafka_config` (EVENTLAKE_KAFKA_CONFIG) on top, so
+SASL/TLS and tuning pass through unchanged.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ import logging
 import re
 import socket
 import time
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Iterable, Mapping
 
 from confluent_kafka import (
     Consumer,
@@ -25,15 +24,16 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import AdminClient
 
-from eventlake.errors import BrokerUnavailable, ConfigError
+from eventlake.errors import BrokerUnavailable
 from eventlake.settings import Settings
+from ingest.kafka_config import ConnectErrors, client_config, new_client, scrub  # re-exported
 
 TopicPartitionKey = tuple[str, int]
 """(topic, partition): how eventlake names one Kafka partition."""
 
 log = logging.getLogger(__name__)
-_LIBRDKAFKA_LOG = logging.getLogger("ingest.librdkafka")
 _PROBE_TIMEOUT_S = 2.0
+_METADATA_TRY_S = 1.0  # between two looks at why the metadata request got no answer
 _TRANSIENT = frozenset(
     {
         KafkaError._TRANSPORT,
@@ -67,41 +67,6 @@ def raise_unless_transient(err: KafkaError, *, doing: str) -> None:
     if err.fatal() or not (err.retriable() or err.code() in _TRANSIENT):
         raise BrokerUnavailable(f"{doing} failed: {err.str()}")
     log.warning("%s: %s (librdkafka retries)", doing, err.str())
-
-
-def client_config(
-    settings: Settings,
-    defaults: Mapping[str, Any] | None = None,
-    *,
-    fixed: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Returns a librdkafka config: bootstrap, `defaults`, `settings.kafka_config`, `fixed`.
-
-    `fixed` holds what the caller's logic depends on, which no setting may override.
-    """
-    return {
-        "bootstrap.servers": settings.kafka_bootstrap,
-        "logger": _LIBRDKAFKA_LOG,
-        **(defaults or {}),
-        **settings.kafka_config,
-        **(fixed or {}),
-    }
-
-
-ClientT = TypeVar("ClientT")
-
-
-def new_client(factory: Callable[[dict[str, Any]], ClientT], config: dict[str, Any]) -> ClientT:
-    """Returns `factory(config)`: a Kafka client (Consumer, Producer, AdminClient).
-
-    Raises:
-        ConfigError: librdkafka refused the config (a bad EVENTLAKE_KAFKA_CONFIG).
-    """
-    try:
-        return factory(config)
-    except KafkaException as err:
-        reason = err.args[0].str() if err.args else str(err)
-        raise ConfigError(f"EVENTLAKE_KAFKA_CONFIG: {reason}") from err
 
 
 def bootstrap_addresses(bootstrap: str) -> list[tuple[str, int]]:
@@ -150,22 +115,42 @@ def list_topics(settings: Settings, *, timeout: float = 10.0) -> dict[str, int]:
     metadata request.
 
     Raises:
-        BrokerUnavailable: the broker is unreachable or the request fails.
+        BrokerUnavailable: the broker is unreachable, refused our credentials or certificate
+            (at once, without waiting out `timeout`), or did not answer within `timeout`.
+        ConfigError: EVENTLAKE_KAFKA_CONFIG is not a config librdkafka takes.
     """
+    errors = ConnectErrors()
+    config = client_config(settings, fixed={"error_cb": errors, "logger": errors})
+    admin = new_client(AdminClient, config)  # first: a bad config is the error to tell
     require_reachable(settings)
-    admin = new_client(AdminClient, client_config(settings))
-    try:
-        metadata = admin.list_topics(timeout=timeout)
-    except KafkaException as err:
-        raise BrokerUnavailable(
-            f"Kafka at {settings.kafka_bootstrap} did not answer a metadata request: "
-            f"{err.args[0].str() if err.args else err}"
-        ) from err
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            metadata = admin.list_topics(timeout=_remaining(deadline, _METADATA_TRY_S))
+            break
+        except KafkaException as err:
+            admin.poll(_remaining(deadline, 0.1))  # serves `errors`; paces a quick failure
+            if errors.refused is not None:  # wrong credentials or certificate: say so now
+                raise BrokerUnavailable(
+                    f"Kafka at {settings.kafka_bootstrap} refused the connection: "
+                    f"{scrub(errors.refused, config)} (check security.protocol, ssl.* and "
+                    "sasl.* in EVENTLAKE_KAFKA_CONFIG)"
+                ) from None
+            if time.monotonic() >= deadline:
+                reason = errors.reason() or (err.args[0].str() if err.args else str(err))
+                raise BrokerUnavailable(
+                    f"Kafka at {settings.kafka_bootstrap} did not answer a metadata request "
+                    f"within {timeout:g} s: {scrub(reason, config)}"
+                ) from None
     return {
         name: len(topic.partitions)
         for name, topic in metadata.topics.items()
         if not name.startswith("__") and topic.error is None
     }
+
+
+def _remaining(deadline: float, at_most: float) -> float:
+    return max(0.01, min(at_most, deadline - time.monotonic()))
 
 
 def require_topics(settings: Settings, topics: Iterable[str]) -> dict[str, int]:
