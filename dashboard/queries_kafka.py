@@ -48,17 +48,20 @@ def end_offsets(
         return {}
     if not reachable(settings.kafka_bootstrap):
         raise BrokerUnavailable(f"Kafka at {settings.kafka_bootstrap} is unreachable")
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap,
-            "fetch.wait.max.ms": 10,
-            "max.partition.fetch.bytes": 1,
-            **settings.kafka_config,
-            "group.id": "eventlake-dashboard",  # never joins: assign() only
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-        }
-    )
+    try:
+        consumer = Consumer(
+            {
+                "bootstrap.servers": settings.kafka_bootstrap,
+                "fetch.wait.max.ms": 10,
+                "max.partition.fetch.bytes": 1,
+                **settings.kafka_config,
+                "group.id": "eventlake-dashboard",  # never joins: assign() only
+                "enable.auto.commit": False,
+                "enable.partition.eof": True,
+            }
+        )
+    except (KafkaException, TypeError, ValueError) as err:  # a bad EVENTLAKE_KAFKA_CONFIG
+        raise BrokerUnavailable(f"Kafka client settings rejected: {err}") from err
     try:
         return _ends(consumer, keys, timeout)
     except KafkaException as err:
