@@ -11,7 +11,7 @@ from typing import Literal
 
 import polars as pl
 
-Layer = Literal["bronze", "silver", "gold", "dim", "audit"]
+Layer = Literal["bronze", "silver", "gold", "dim", "audit", "privacy"]
 _UTC_US = pl.Datetime("us", "UTC")
 
 
@@ -107,6 +107,35 @@ BRONZE_INGEST_BATCHES = TableSpec(
     (),
     "One row per committed micro-batch: timings, counts, offset ranges (JSON), Delta version, "
     "lag at commit.",
+)
+
+# Written by retention (eventlake/retention.py) just before it deletes old bronze days.
+BRONZE_RETIRED_DAYS = TableSpec(
+    "bronze/retired_days",
+    "bronze",
+    pl.Schema(
+        {
+            "source_table": pl.String(),
+            "day": pl.Date(),
+            "event_type": pl.String(),
+            "error_code": pl.String(),
+            "rows": pl.Int64(),
+            "aggregates": pl.Int64(),
+            "first_ingested_at": _UTC_US,
+            "last_ingested_at": _UTC_US,
+            "retired_at": _UTC_US,
+            "retirement": pl.Int64(),
+            "source_version": pl.Int64(),
+        }
+    ),
+    (),
+    "One row per retired bronze day, source table, group and retirement pass: the rows "
+    "deleted from bronze/events (day = event_date, per event_type, `aggregates` = distinct "
+    "aggregate ids) or bronze/dead_letters (day = UTC day of ingested_at, per error_code), "
+    "their first and last ingested_at, when, and which pass (`retirement`, the Delta txn "
+    "version its delete recorded) read them at which `source_version`. Late rows retired by a "
+    "later pass add rows: sum over passes.",
+    day_column="day",
 )
 
 SILVER_EVENTS = TableSpec(
@@ -471,10 +500,31 @@ AUDIT_RECONCILIATION = TableSpec(
     day_column="day",
 )
 
+# The data keys of crypto-shredding (eventlake/privacy.py, docs/privacy.md).
+PRIVACY_SUBJECT_KEYS = TableSpec(
+    "privacy/subject_keys",
+    "privacy",
+    pl.Schema(
+        {
+            "subject_id": pl.String(),
+            "key_id": pl.String(),
+            "master_key_id": pl.String(),
+            "wrapped_key": pl.Binary(),
+            "created_at": _UTC_US,
+        }
+    ),
+    (),
+    "One row per data key of a subject (user): the key wrapped under the master key "
+    "`master_key_id`. Erasing a subject deletes its rows and vacuums their files, which makes "
+    "its sensitive fields in the log unreadable.",
+    grain=("key_id",),
+)
+
 TABLES: tuple[TableSpec, ...] = (
     BRONZE_EVENTS,
     BRONZE_DEAD_LETTERS,
     BRONZE_INGEST_BATCHES,
+    BRONZE_RETIRED_DAYS,
     SILVER_EVENTS,
     SILVER_ORDERS,
     SILVER_ORDER_ITEMS,
@@ -495,5 +545,6 @@ TABLES: tuple[TableSpec, ...] = (
     GOLD_LIFECYCLE_DAILY,
     AUDIT_RESTATEMENTS,
     AUDIT_RECONCILIATION,
+    PRIVACY_SUBJECT_KEYS,
 )
 BY_NAME: dict[str, TableSpec] = {t.name: t for t in TABLES}

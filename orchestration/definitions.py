@@ -13,7 +13,13 @@ import dagster as dg
 from assets.day_range import LAKE_RESOURCE_KEY
 from eventlake.settings import Settings
 from orchestration.jobs import SOURCES, day_assets, followup_job, ingested_days_job, whole_assets
+from orchestration.maintenance import (
+    lake_maintenance,
+    lake_maintenance_nightly,
+    maintenance_resources,
+)
 from orchestration.partitions import daily_partitions
+from orchestration.reconcile_checks import reconciliation_parts
 from orchestration.resources import LakeResource
 from orchestration.schedules import close_day_schedule
 from orchestration.sensors import (
@@ -34,16 +40,25 @@ def build_definitions(settings: Settings, env: Mapping[str, str] | None = None) 
     partitions_def = daily_partitions(settings)
     ingested = ingested_days_job(partitions_def)
     followups = followup_job(partitions_def)
+    checks, reconciliation, reconcile_nightly = reconciliation_parts(settings)
     return dg.Definitions(
         assets=[*SOURCES, *day_assets(partitions_def), *whole_assets()],
-        jobs=[ingested, followups],
+        asset_checks=checks,
+        jobs=[ingested, followups, lake_maintenance, reconciliation],
         sensors=[
             bronze_commits_sensor(partitions_def, ingested),
             silver_followups_sensor(partitions_def, followups),
             automation_sensor(),
         ],
-        schedules=[close_day_schedule(partitions_def, ingested)],
-        resources={LAKE_RESOURCE_KEY: LakeResource.from_settings(settings, env)},
+        schedules=[
+            close_day_schedule(partitions_def, ingested),
+            lake_maintenance_nightly,
+            reconcile_nightly,
+        ],
+        resources={
+            LAKE_RESOURCE_KEY: LakeResource.from_settings(settings, env),
+            **maintenance_resources(settings, env),
+        },
     )
 
 

@@ -1,23 +1,24 @@
-"""`eventlake materialize`: every day-partitioned asset for a range of days, in-process.
+"""`eventlake materialize`: the assets (all, or some read models) for a range of days, in-process.
 
 One Dagster run covers the whole range (the assets' single-run backfill policy), on the
 DAGSTER_HOME instance when that is set (so the UI sees the materializations) or on an
-ephemeral one.
+ephemeral one. The same function rebuilds a scratch lake from the real log (reconciliation)
+and re-materializes drifted partitions.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import dagster as dg
 
 from assets.day_range import LAKE_RESOURCE_KEY
-from eventlake.catalog import BRONZE_EVENTS
+from eventlake.catalog import BRONZE_EVENTS, TableSpec
 from eventlake.errors import ConfigError, EventlakeError, LakeError
 from eventlake.lake import open_table, table_uri
 from eventlake.settings import Settings
@@ -33,6 +34,8 @@ from orchestration.jobs import (
 from orchestration.partitions import daily_partitions, range_tags
 from orchestration.resources import LakeResource
 
+READ_MODELS: tuple[TableSpec, ...] = (*DAY_TABLES, *WHOLE_TABLES)  # in dependency order
+
 
 @dataclass(frozen=True)
 class MaterializeReport:
@@ -43,6 +46,7 @@ class MaterializeReport:
     rows: dict[str, int]
     seconds: float
     run_id: str
+    runs: int = 2
 
     @property
     def days(self) -> int:
@@ -53,10 +57,14 @@ class MaterializeReport:
         """Returns the report as lines for a terminal."""
         width = max(len(name) for name in self.rows)
         head = (
-            f"materialized {self.first}..{self.last} ({self.days} days, 2 runs) "
-            f"in {self.seconds:.1f} s"
+            f"materialized {self.first}..{self.last} ({_count(self.days, 'day')}, "
+            f"{_count(self.runs, 'run')}) in {self.seconds:.1f} s"
         )
         return [head, *(f"  {name:<{width}}  {n:>12,} rows" for name, n in self.rows.items())]
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def event_day_span(settings: Settings) -> tuple[date, date]:
@@ -113,48 +121,121 @@ def cli_instance() -> Iterator[dg.DagsterInstance]:
             yield instance
 
 
+class RebuildLakeResource(LakeResource):
+    """The lake resource of a scratch lake: silver and gold under `lake_root`, the event log
+    (bronze/ and dim/) read from `log_root` (see `Settings.log_root`)."""
+
+    log_root: str
+
+    def settings(self) -> Settings:
+        """Returns the scratch lake's settings, reading the log under `log_root`."""
+        return replace(super().settings(), log_root=self.log_root)
+
+
+def lake_resource(settings: Settings) -> LakeResource:
+    """Returns the `lake` resource of `settings` (literal values: flags may override them)."""
+    resource = LakeResource.from_settings(settings)
+    if settings.log_root is None:
+        return resource
+    return RebuildLakeResource(
+        lake_root=resource.lake_root,
+        storage_options=resource.storage_options,
+        log_root=settings.log_root,
+    )
+
+
+def all_assets(settings: Settings) -> list[dg.AssetsDefinition | dg.AssetSpec]:
+    """Returns every asset (sources, day-partitioned, unpartitioned) over the settings' days."""
+    partitions_def = daily_partitions(settings)
+    return [*SOURCES, *day_assets(partitions_def), *whole_assets()]
+
+
+def read_model(name: str) -> TableSpec:
+    """Returns the silver or gold table named `name` (`gold/revenue_daily` or `revenue_daily`).
+
+    Raises:
+        ConfigError: no read model has that name (a usage error; the message lists them).
+    """
+    by_name = {t.name: t for t in READ_MODELS}
+    short = {t.name.split("/")[-1]: t for t in READ_MODELS}
+    found = by_name.get(name) or short.get(name)
+    if found is None:
+        valid = ", ".join(by_name)
+        raise ConfigError(f"--table: unknown table {name!r} (valid: {valid})")
+    return found
+
+
+def with_upstream(settings: Settings, tables: Sequence[TableSpec]) -> tuple[TableSpec, ...]:
+    """Returns `tables` and every read model they are built from, in dependency order.
+
+    The lineage is the assets' own (their deps), so it follows the asset definitions; a table
+    written by a multi-asset brings its siblings (the typed silver tables are written together).
+    """
+    defs = dg.Definitions(
+        assets=all_assets(settings), resources={LAKE_RESOURCE_KEY: lake_resource(settings)}
+    )
+    graph = defs.resolve_asset_graph()
+    selection = dg.AssetSelection.assets(*(asset_key(t) for t in tables)).upstream()
+    # A multi-asset that cannot be subset (the typed silver tables) is run whole.
+    keys = selection.required_multi_asset_neighbors().resolve(graph)
+    return tuple(t for t in READ_MODELS if asset_key(t) in keys)
+
+
 def materialize_days(
     settings: Settings,
     first: date,
     last: date,
     *,
+    tables: Sequence[TableSpec] | None = None,
+    tags: Mapping[str, str] | None = None,
     instance: dg.DagsterInstance | None = None,
     log_level: str = "WARNING",
 ) -> MaterializeReport:
-    """Materializes every asset: the day-partitioned ones for days [first, last], in one run,
+    """Materializes the assets: the day-partitioned ones for days [first, last], in one run,
     then the unpartitioned ones (rebuilt whole) in a second run.
 
     Args:
+        tables: the read models to materialize (None: all); a run whose selection is empty
+            is skipped. Upstream tables are not added (see `with_upstream`); the siblings of a
+            table written by a multi-asset are (the multi-asset runs whole).
+        tags: run tags on top of the partition range's (for example the cause of a rewrite).
         log_level: the level of the run's console log (DEBUG shows every Dagster event).
 
     Raises:
+        ValueError: a table of `tables` is not a read model.
         EventlakeError: the run failed (the message names the step and its error).
     """
-    partitions_def = daily_partitions(settings)
-    resources = {LAKE_RESOURCE_KEY: LakeResource.from_settings(settings)}
+    selected = READ_MODELS if tables is None else tuple(tables)
+    unknown = [t.name for t in selected if t not in READ_MODELS]
+    if unknown:
+        raise ValueError(f"not read models: {', '.join(unknown)}")
+    resources = {LAKE_RESOURCE_KEY: lake_resource(settings)}
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
-    assets: list[dg.AssetsDefinition | dg.AssetSpec] = [
-        *SOURCES,
-        *day_assets(partitions_def),
-        *whole_assets(),
-    ]
+    assets = all_assets(settings)
     started = time.perf_counter()
-    rows = dict.fromkeys((t.name for t in (*DAY_TABLES, *WHOLE_TABLES)), 0)
+    rows = {t.name: 0 for t in READ_MODELS if t in selected}
     run_id = ""
+    runs = 0
     # Two runs: the day range (one run for the whole range), then the unpartitioned tables.
-    for tags, tables in ((range_tags(first, last), DAY_TABLES), ({}, WHOLE_TABLES)):
+    for run_tags, group in ((range_tags(first, last), DAY_TABLES), ({}, WHOLE_TABLES)):
+        chosen = [t for t in group if t in selected]
+        if not chosen:
+            continue
         result = dg.materialize(
             assets,
             instance=instance,
             resources=resources,
-            tags=tags,
+            tags={**run_tags, **(tags or {})},
             run_config=run_config,
-            selection=dg.AssetSelection.assets(*(asset_key(t) for t in tables)),
+            selection=dg.AssetSelection.assets(
+                *(asset_key(t) for t in chosen)
+            ).required_multi_asset_neighbors(),
             raise_on_error=False,
         )
         if not result.success:
             raise EventlakeError(f"{first}..{last}: {_first_failure(result)}")
         run_id = run_id or result.run_id
+        runs += 1
         for event in result.get_asset_materialization_events():
             if event.asset_key is None:
                 continue
@@ -163,7 +244,7 @@ def materialize_days(
             if isinstance(value, dg.IntMetadataValue) and value.value is not None:
                 rows[name] = value.value  # the run's rows: the same on each of its partitions
     seconds = time.perf_counter() - started
-    return MaterializeReport(first, last, rows, seconds, run_id)
+    return MaterializeReport(first, last, rows, seconds, run_id, runs)
 
 
 def _first_failure(result: dg.ExecuteInProcessResult) -> str:

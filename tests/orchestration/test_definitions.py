@@ -67,8 +67,8 @@ def test_definitions_are_loadable_with_lineage_and_windows(settings: Settings) -
     assert set(sensors) == {"bronze_commits", "silver_followups", "automation_conditions"}
     assert all(s.default_status == dg.DefaultSensorStatus.RUNNING for s in sensors.values())
     assert sensors["bronze_commits"].minimum_interval_seconds == 15
-    (schedule,) = defs.schedules
-    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    assert all(s.default_status == dg.DefaultScheduleStatus.RUNNING for s in defs.schedules)
+    assert {"close_yesterday", "lake_maintenance_nightly"} <= {s.name for s in defs.schedules}
     blocking = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys
                 if graph.get_check_spec(c).blocking}  # fmt: skip
     assert blocking == {("silver/events", "unique_event_id"),

@@ -13,10 +13,18 @@ import dagster as dg
 import pytest
 from bronze_log_rows import append_bronze, login, noon, order
 
+from assets.restatements import CAUSE_TAG
 from eventlake import lake
-from eventlake.catalog import GOLD_DAILY_ACTIVE_USERS, GOLD_REVENUE_DAILY, SILVER_EVENTS
+from eventlake.catalog import (
+    GOLD_DAILY_ACTIVE_USERS,
+    GOLD_REVENUE_DAILY,
+    SILVER_EVENTS,
+    SILVER_SESSIONS,
+)
+from eventlake.cli import main
 from eventlake.errors import ConfigError, EventlakeError, LakeError
 from eventlake.settings import Settings
+from orchestration.jobs import DAY_TABLES
 from orchestration.materialize import materialize_days, resolve_days
 
 TODAY = datetime.now(UTC).date()
@@ -124,3 +132,37 @@ def test_a_failed_run_raises_one_line_naming_the_step(
     assert message.startswith(
         f"{TODAY}..{TODAY}: step silver__events failed: LakeError: silver/events: cannot create "
     )
+
+
+def test_one_read_model_is_rebuilt_from_the_log_with_what_it_needs(
+    settings: Settings,
+    instance: dg.DagsterInstance,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    day = TODAY - timedelta(days=1)
+    append_bronze(settings, [order("b", "u2", "o1", 12.5, "EUR", noon(day))])
+    monkeypatch.setenv("EVENTLAKE_LAKE_ROOT", settings.lake_root)
+
+    assert main(["materialize", "--table", "revenue_daily", "--from", str(day)]) == 0
+
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith(f"materialized {day}..{day} (1 day, 1 run) in ")
+    rows = {line.split()[0]: int(line.split()[1]) for line in lines[1:]}
+    silver = {t.name for t in DAY_TABLES if t.layer == "silver" and t != SILVER_SESSIONS}
+    assert set(rows) == silver | {
+        GOLD_REVENUE_DAILY.name
+    }  # no sessions: revenue does not read them
+    assert rows[GOLD_REVENUE_DAILY.name] == 1
+    assert lake.open_table(settings, GOLD_DAILY_ACTIVE_USERS) is None  # not rebuilt
+    (run,) = instance.get_runs()
+    assert run.tags[CAUSE_TAG] == "replay"
+
+
+def test_an_unknown_table_is_a_one_line_usage_error(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["materialize", "--table", "gold/nope", "--lake-root", settings.lake_root]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("eventlake: --table: unknown table 'gold/nope' (valid: silver/events, ")
+    assert GOLD_REVENUE_DAILY.name in line
