@@ -33,6 +33,9 @@ from eventlake.catalog import (
 from orchestration.followups import FOLLOWUP_TABLES
 
 INGESTED_DAYS_JOB = "ingested_days"
+# The check of every gold table that the nightly reconciliation evaluates
+# (orchestration/reconcile_checks.py): a whole rebuild from the log, never part of a day's run.
+RECONCILE_CHECK = "matches_log_rebuild"
 FOLLOWUP_JOB = "silver_followups"
 DAY_TABLES: tuple[TableSpec, ...] = (
     SILVER_EVENTS,
@@ -53,6 +56,17 @@ SOURCES: tuple[dg.AssetSpec, ...] = (BRONZE_EVENTS_SOURCE, DIM_PRODUCTS_SOURCE)
 def asset_key(spec: TableSpec) -> dg.AssetKey:
     """Returns the Dagster asset key of a catalog table."""
     return dg.AssetKey(spec.asset_key)
+
+
+def tables_selection(tables: tuple[TableSpec, ...]) -> dg.AssetSelection:
+    """Returns the selection of `tables` with their own checks, but not the reconciliation's
+    (selecting an asset selects every check of it)."""
+    reconciled = [
+        dg.AssetCheckKey(asset_key(t), RECONCILE_CHECK) for t in tables if t.layer == "gold"
+    ]
+    return dg.AssetSelection.assets(*(asset_key(t) for t in tables)) - dg.AssetSelection.checks(
+        *reconciled
+    )
 
 
 def day_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
@@ -80,7 +94,7 @@ def ingested_days_job(partitions_def: dg.PartitionsDefinition) -> dg.UnresolvedA
     """Returns the job that rebuilds silver and every day-partitioned table for a day range."""
     return dg.define_asset_job(
         INGESTED_DAYS_JOB,
-        selection=dg.AssetSelection.assets(*(asset_key(t) for t in DAY_TABLES)),
+        selection=tables_selection(DAY_TABLES),
         partitions_def=partitions_def,
         description="Silver and every day-partitioned table for a range of days (the days new "
         "bronze commits touched, or the nightly close of yesterday). The windows reaching "
@@ -92,7 +106,7 @@ def followup_job(partitions_def: dg.PartitionsDefinition) -> dg.UnresolvedAssetJ
     """Returns the job that rewrites gold days whose figures read days another run rewrote."""
     return dg.define_asset_job(
         FOLLOWUP_JOB,
-        selection=dg.AssetSelection.assets(*(asset_key(t) for t in FOLLOWUP_TABLES)),
+        selection=tables_selection(FOLLOWUP_TABLES),
         partitions_def=partitions_def,
         description="Gold days outside a finished run whose figures depend on the days it "
         "rewrote in ways no partition mapping can express (days sharing an order_id; the next "

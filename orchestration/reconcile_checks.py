@@ -15,14 +15,14 @@ from assets.day_range import LAKE_RESOURCE_KEY
 from eventlake.catalog import BRONZE_EVENTS, TableSpec
 from eventlake.errors import ConfigError
 from eventlake.settings import Settings
-from orchestration.jobs import asset_key
+from orchestration.jobs import RECONCILE_CHECK, asset_key
 from orchestration.log_audit import LogAudit, audit_log
 from orchestration.reconcile import Checked, Reconciliation, reconcile, reconcile_window
 from orchestration.reconcile_heal import GOLD_TABLES
 
 RECONCILE_JOB = "reconciliation"
 RECONCILE_CRON = "0 2 * * *"  # 02:00 UTC: yesterday is closed and its follow-up runs are done
-MATCHES_LOG_REBUILD = "matches_log_rebuild"
+MATCHES_LOG_REBUILD = RECONCILE_CHECK
 OFFSETS_CONTIGUOUS = "offsets_contiguous"
 OFFSETS_MATCH_RECORD = "offsets_match_record"
 EVENT_IDS_CONSISTENT = "event_ids_consistent"
