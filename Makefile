@@ -18,7 +18,7 @@ demo: $(STAMP)
 
 ## test: create the venv, install, and run the whole suite
 test: $(STAMP)
-	bash scripts/system-deps.sh chromium fonts-noto-color-emoji
+	bash scripts/system-deps.sh chromium fonts-noto-color-emoji postgresql
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 

@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "orchestration.commands",
     "eventlake.maintenance_commands",
     "eventlake.table_commands",
+    "eventlake.privacy_commands",
     "eventlake.stack",
 )
 

@@ -51,6 +51,11 @@ class EventType:
     topic: str
     versions: Mapping[int, EventVersion]
     upcasters: Mapping[int, Upcaster] = field(default_factory=dict)  # from version v to v + 1
+    # Personal data in the payload (any version, declared in the schema or not): encrypted at
+    # ingest under the data key of the subject named by the payload's `subject` field, so that
+    # erasing the subject's key makes them unreadable (docs/privacy.md).
+    sensitive: tuple[str, ...] = ()
+    subject: str = "user_id"
 
     @property
     def latest_version(self) -> int:
@@ -168,8 +173,10 @@ _ORDER_V2 = (
 )
 
 
-def _single(name: str, topic: str, *fields: FieldRule) -> EventType:
-    return EventType(name, topic, {1: EventVersion(1, fields)})
+def _single(
+    name: str, topic: str, *fields: FieldRule, sensitive: tuple[str, ...] = ()
+) -> EventType:
+    return EventType(name, topic, {1: EventVersion(1, fields)}, sensitive=sensitive)
 
 
 REGISTRY: Mapping[str, EventType] = {
@@ -183,8 +190,9 @@ REGISTRY: Mapping[str, EventType] = {
                 2: EventVersion(2, (*_SIGNUP_V1, FieldRule("country", "country"))),
             },
             {1: upcast_user_signup_v1_v2},
+            sensitive=("email",),
         ),
-        _single("login", USER_EVENTS, _USER_ID),
+        _single("login", USER_EVENTS, _USER_ID, sensitive=("ip",)),
         _single("logout", USER_EVENTS, _USER_ID),
         _single(
             "page_view",
@@ -220,3 +228,8 @@ REGISTRY: Mapping[str, EventType] = {
 }
 
 DEFAULT_TOPICS: tuple[str, ...] = (USER_EVENTS, COMMERCE_EVENTS)
+
+SENSITIVE_FIELDS: Mapping[str, tuple[str, ...]] = {
+    t.name: t.sensitive for t in REGISTRY.values() if t.sensitive
+}
+"""event type -> its sensitive payload fields (only types that have any)."""

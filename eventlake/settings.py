@@ -30,6 +30,7 @@ ENV_VARS: dict[str, str] = {
     "reconcile_days": "EVENTLAKE_RECONCILE_DAYS",
     "bronze_retention_days": "EVENTLAKE_BRONZE_RETENTION_DAYS",
     "vacuum_retention_hours": "EVENTLAKE_VACUUM_RETENTION_HOURS",
+    "privacy_key": "EVENTLAKE_PRIVACY_KEY",
 }
 
 
@@ -50,6 +51,9 @@ class Settings:
     reconcile_days: int = 7  # the closed days the nightly reconciliation compares and heals
     bronze_retention_days: int | None = None  # None: keep the event log forever
     vacuum_retention_hours: int = 168  # files unreferenced for longer are deleted by vacuum
+    # base64 of the 32-byte master key of sensitive fields (docs/privacy.md); None: stored as
+    # received. A secret: masked by `redacted()` and so by repr().
+    privacy_key: str | None = None
     # Where bronze/ and dim/ are read from when that is not `lake_root`: a rebuild into a
     # scratch lake reads the real event log (set in code, never from the environment).
     log_root: str | None = None
@@ -93,6 +97,7 @@ class Settings:
             "bronze_retention_days": self.bronze_retention_days,
             "vacuum_retention_hours": self.vacuum_retention_hours,
             "log_root": self.log_root,
+            "privacy_key": None if self.privacy_key is None else "***",
         }
 
     def __repr__(self) -> str:  # never let a secret reach a log through repr()
@@ -152,6 +157,11 @@ def _parse(name: str, var: str, raw: str) -> Any:
             if n < 1:
                 raise ValueError("expected a positive whole number")
             return n
+        if name == "privacy_key":
+            from eventlake.privacy import parse_master_key  # cryptography loads only when used
+
+            parse_master_key(raw)  # its error never repeats the value
+            return raw
         if name == "metrics_port":
             port = int(raw)
             if not 0 <= port <= 65535:

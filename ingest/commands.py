@@ -205,6 +205,11 @@ def _register_simulate(sub: argparse._SubParsersAction, parent: argparse.Argumen
         help="fraction of messages that break the wire format (every rejection code)",
     )
     p.add_argument(
+        "--personal-data",
+        action="store_true",
+        help="signups carry an email and logins an ip (sealed at ingest with a privacy key)",
+    )
+    p.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -226,6 +231,7 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
         late=args.late,
         out_of_order=args.out_of_order,
         malformed=args.malformed,
+        personal_data=args.personal_data,
     )
     with stop_on_signals() as stop:
         stats = simulate(settings, options, progress=args.progress, stop_event=stop)

@@ -19,7 +19,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 
 from eventlake.errors import LakeError
 from eventlake.settings import Settings
-from ingest import kafka, lag, offsets
+from ingest import kafka, lag, offsets, privacy
 from ingest.audit import AuditLog
 from ingest.batch import Buffer, chain
 from ingest.decode import decode, positions
@@ -55,7 +55,7 @@ class ConsumerLoop:
         self.metrics = IngestMetrics()
         config = consumer_config(settings)
         self.consumer = kafka.new_client(Consumer, config)
-        self.writer = BronzeWriter(settings)
+        self.writer: BronzeWriter = privacy.bronze_writer(settings)  # seals sensitive fields
         self.buffer = Buffer(options.triggers)
         self.of_record: dict[TopicPartitionKey, int] = {}  # of each assigned partition
         self.paused = False

@@ -39,6 +39,7 @@ from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS
 from eventlake.errors import LakeError
 from eventlake.settings import Settings
+from ingest import privacy
 from ingest.decode import decode
 from ingest.offsets import txn_of
 from ingest.writer import event_dates_metadata, write_events
@@ -246,6 +247,9 @@ def commit(settings: Settings, planned: Plan) -> Outcome:
         LakeError: the lake failed, or the commit lost to other replays `MAX_ATTEMPTS` times.
     """
     table, checked, rows, already = planned.table, planned.version, planned.events, planned.already
+    sealer = privacy.sealer_for(settings)  # replayed rows are sealed like ingested ones
+    if sealer is not None and not rows.is_empty():
+        rows = sealer.seal(rows)
     for attempt in range(1, MAX_ATTEMPTS + 1):
         if table is None:
             table = lake.ensure_table(settings, BRONZE_EVENTS)

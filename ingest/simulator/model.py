@@ -68,6 +68,15 @@ class User:
     visits: int = 0
 
     @property
+    def email(self) -> str:  # personal data: sealed at ingest (docs/privacy.md)
+        return f"{self.user_id}@mail.example.com"
+
+    @property
+    def ip(self) -> str:  # derived, not drawn: the seeded stream stays as it was
+        n = int(self.user_id[1:], 16)
+        return f"198.18.{(n >> 8) & 255}.{n & 255}"  # 198.18.0.0/15: never routed
+
+    @property
     def currency(self) -> str:
         if self.country == "GB":
             return "GBP"
@@ -89,8 +98,17 @@ class SimEvent:
 class TrafficModel:
     """Generates the events of a population of users, in simulated-time order."""
 
-    def __init__(self, rng: random.Random, *, users: int, start_ms: int, events_per_s: float):
+    def __init__(
+        self,
+        rng: random.Random,
+        *,
+        users: int,
+        start_ms: int,
+        events_per_s: float,
+        personal_data: bool = False,
+    ):
         self._rng = rng
+        self.personal_data = personal_data  # signups carry an email, logins an ip
         self._users = [self._new_user(signed_up=True) for _ in range(max(users, 1))]
         self._clock_ms = start_ms
         self._events_per_s = events_per_s
@@ -166,7 +184,10 @@ class TrafficModel:
                 url = emit.page_view("/signup", url)
                 emit.signup()
         elif rng.random() < 0.5:
-            emit.event("login", {"user_id": user.user_id}, gap_s=rng.uniform(2, 15))
+            login = {"user_id": user.user_id}
+            if self.personal_data:
+                login["ip"] = user.ip
+            emit.event("login", login, gap_s=rng.uniform(2, 15))
 
         cart: dict[str, int] = {}
         for _ in range(1 + int(rng.expovariate(1 / 3.5))):
@@ -254,6 +275,8 @@ class _Emitter:
         version = 2 if self.rng.random() < V2_SHARE else 1
         if version == 2:
             payload["country"] = user.country
+        if self.model.personal_data:
+            payload["email"] = user.email
         self.event("user_signup", payload, gap_s=self.rng.uniform(20, 90), version=version)
         user.signed_up = True
 

@@ -57,6 +57,8 @@ class SimulationOptions:
         late: fraction of events whose timestamp lies 1 to 30 days in the past when sent.
         out_of_order: fraction of messages held back and sent up to 50 messages later.
         malformed: fraction of messages that break the wire format (every rejection code).
+        personal_data: signups carry an `email` and logins an `ip` (fields the registry
+            declares sensitive: sealed at ingest when a privacy key is set).
     """
 
     count: int = 10_000
@@ -68,6 +70,7 @@ class SimulationOptions:
     late: float = 0.0
     out_of_order: float = 0.0
     malformed: float = 0.0
+    personal_data: bool = False
 
     def __post_init__(self) -> None:
         if self.count < 0 or self.rate < 0 or self.days < 0:
@@ -137,7 +140,11 @@ def messages(
         start_ms = now_ms
     warmup_ms = int(min(WARMUP_S, WARMUP_EVENTS / per_s) * 1000)
     model = TrafficModel(
-        rng, users=options.users, start_ms=start_ms - warmup_ms, events_per_s=per_s
+        rng,
+        users=options.users,
+        start_ms=start_ms - warmup_ms,
+        events_per_s=per_s,
+        personal_data=options.personal_data,
     )
     held: list[tuple[int, int, OutMessage]] = []  # (release index, tiebreak, message)
     tiebreak = itertools.count()

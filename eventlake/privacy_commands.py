@@ -1,0 +1,149 @@
+"""`eventlake privacy ...`: erase a user (crypto-shredding), reveal sealed fields, manage keys.
+
+See docs/privacy.md for what is protected and what erasure does and does not reach.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import date
+
+from eventlake.errors import ConfigError
+from eventlake.settings import ENV_VARS, Settings
+
+NEW_KEY_VAR = "EVENTLAKE_PRIVACY_NEW_KEY"  # rotation only: never a flag (shell history, ps)
+
+
+def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
+    """Adds `privacy erase|reveal|rotate-key|new-key` to the command line."""
+    privacy = sub.add_parser(
+        "privacy",
+        help="sensitive fields: erase a user, reveal a field, rotate the master key",
+        description="Sensitive payload fields (registry: email, ip) are sealed at ingest under "
+        f"per-user keys wrapped by the master key {ENV_VARS['privacy_key']}. See "
+        "docs/privacy.md.",
+    )
+    commands = privacy.add_subparsers(dest="privacy_command", metavar="COMMAND", required=True)
+
+    p = commands.add_parser(
+        "erase",
+        parents=[parent],
+        help="erase a user: delete their keys (crypto-shredding) and dead letters",
+        description="Delete USER_ID's data keys and dead letters, and vacuum both tables at "
+        "once so that no older table version brings them back. The user's sealed fields in "
+        "the event log become unreadable; the log and every read model stay as they are. "
+        "Without --yes, only shows what would be erased.",
+        epilog="example:\n  eventlake privacy erase u00a1b2c3d4e5 --yes",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("user_id", metavar="USER_ID", help="the payload user_id of the user to erase")
+    p.add_argument("--yes", action="store_true", help="erase (otherwise: a dry run)")
+    p.set_defaults(handler=_erase)
+
+    p = commands.add_parser(
+        "reveal",
+        parents=[parent],
+        help="print an event's payload with its sealed fields decrypted",
+        description="Print the payload of one bronze event as JSON, sealed fields decrypted "
+        f"(needs {ENV_VARS['privacy_key']}). Fails with 'erased' for an erased user's fields.",
+    )
+    p.add_argument("--event-id", required=True, metavar="ID", help="the event's event_id")
+    p.add_argument("--day", type=_day, metavar="DATE", help="its event date (reads only that day)")
+    p.set_defaults(handler=_reveal)
+
+    p = commands.add_parser(
+        "rotate-key",
+        parents=[parent],
+        help=f"rewrap every data key from {ENV_VARS['privacy_key']} to {NEW_KEY_VAR}",
+        description=f"Rewrap every data key under the new master key in {NEW_KEY_VAR} (the old "
+        f"one is {ENV_VARS['privacy_key']}), then vacuum the old copies. Stop the ingesters "
+        "first and restart them with the new key. Without --yes, only counts the keys.",
+    )
+    p.add_argument("--yes", action="store_true", help="rewrap (otherwise: a dry run)")
+    p.set_defaults(handler=_rotate)
+
+    p = commands.add_parser(
+        "new-key",
+        parents=[parent],
+        help="print a fresh random master key (base64)",
+        description=f"Print a fresh random master key for {ENV_VARS['privacy_key']}. Keep it in "
+        "a secret store: losing it makes every sealed field unreadable.",
+    )
+    p.set_defaults(handler=_new_key)
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from err
+
+
+def _erase(args: argparse.Namespace, settings: Settings) -> int:
+    from eventlake.erasure import erase_subject
+
+    user_id: str = args.user_id
+    if not user_id:
+        raise ConfigError("USER_ID must not be empty")
+    done = erase_subject(settings, user_id, dry_run=not args.yes)
+    if not args.yes:
+        print(
+            f"would erase {user_id}: {done.keys} data keys, {done.dead_letters} dead letters "
+            "(nothing erased: add --yes to erase)"
+        )
+        return 0
+    print(
+        f"erased {user_id}: {done.keys} data keys and {done.dead_letters} dead letters "
+        f"deleted, {done.files_removed} files vacuumed"
+    )
+    return 0
+
+
+def _reveal(args: argparse.Namespace, settings: Settings) -> int:
+    from eventlake.reveal import reveal
+
+    payload = reveal(settings, args.event_id, day=args.day)
+    print(json.dumps(payload, ensure_ascii=False, sort_keys=True))
+    return 0
+
+
+def _rotate(args: argparse.Namespace, settings: Settings) -> int:
+    from eventlake import subject_keys
+    from eventlake.catalog import PRIVACY_SUBJECT_KEYS
+    from eventlake.erasure import vacuum_now
+    from eventlake.privacy import MasterKey
+
+    old = subject_keys.master_key_of(settings)
+    text = os.environ.get(NEW_KEY_VAR, "").strip()
+    if not text:
+        raise ConfigError(f"{NEW_KEY_VAR} is not set: put the new master key there")
+    try:
+        new = MasterKey.from_text(text)
+    except ValueError as err:
+        raise ConfigError(f"{NEW_KEY_VAR}: {err}") from None
+    if not args.yes:
+        table = subject_keys.open_keys(settings)
+        count = 0 if table is None else subject_keys.read_keys(table).height
+        print(
+            f"would rewrap {count} data keys from master key {old.key_id} to {new.key_id} "
+            "(nothing changed: add --yes to rotate)"
+        )
+        return 0
+    moved = subject_keys.rewrap(settings, old, new)
+    table = subject_keys.open_keys(settings)
+    files = 0 if table is None else vacuum_now(table, PRIVACY_SUBJECT_KEYS)
+    print(
+        f"rewrapped {moved} data keys from master key {old.key_id} to {new.key_id}, "
+        f"{files} files vacuumed: set {ENV_VARS['privacy_key']} to the new key now"
+    )
+    return 0
+
+
+def _new_key(args: argparse.Namespace, settings: Settings) -> int:
+    from eventlake.privacy import new_master_key
+
+    sys.stdout.write(new_master_key() + "\n")
+    return 0

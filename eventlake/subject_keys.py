@@ -1,0 +1,250 @@
+"""privacy/subject_keys: the subjects' data keys, wrapped under the master key.
+
+`KeyRing` is what the ingester uses: each subject's key from a bounded in-memory cache, else
+from the table, else made and committed there before any ciphertext that needs it is. Several
+ingesters may make a key for the same new subject at once: each token names its key, so that is
+harmless, and the earliest key of a subject is the one every reader picks afterwards. The other
+functions serve erasure, reveal and master-key rotation (docs/privacy.md).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Collection, Iterable
+from datetime import UTC, datetime
+
+import polars as pl
+from deltalake import DeltaTable
+from deltalake.exceptions import CommitFailedError, DeltaError
+
+from eventlake import lake
+from eventlake.catalog import PRIVACY_SUBJECT_KEYS as SPEC
+from eventlake.errors import ConfigError, LakeError
+from eventlake.privacy import DataKey, MasterKey, PrivacyError, new_data_key
+from eventlake.settings import ENV_VARS, Settings
+
+log = logging.getLogger(__name__)
+
+# Never `wrapped_key`: file statistics live in the Delta log, which erasure does not rewrite.
+PROPERTIES = {"delta.dataSkippingStatsColumns": "subject_id,key_id,master_key_id,created_at"}
+COMPACT_AT_FILES = 64  # each batch with new subjects adds a small file: merge them past this
+DEFAULT_CACHE_SIZE = 50_000  # subjects; ~0.4 KB each
+_READ_ERRORS = (DeltaError, OSError, pl.exceptions.PolarsError)
+
+
+def master_key_of(settings: Settings) -> MasterKey:
+    """Returns the configured master key.
+
+    Raises:
+        ConfigError: EVENTLAKE_PRIVACY_KEY is not set or not base64 of 32 bytes.
+    """
+    var = ENV_VARS["privacy_key"]
+    if settings.privacy_key is None:
+        raise ConfigError(f"{var} is not set: sensitive fields cannot be read without it")
+    try:
+        return MasterKey.from_text(settings.privacy_key)
+    except ValueError as err:
+        raise ConfigError(f"{var}: {err}") from None
+
+
+def open_keys(settings: Settings) -> DeltaTable | None:
+    """Returns the key table, or None when it does not exist (yet)."""
+    return lake.open_table(settings, SPEC)
+
+
+def ensure_keys(settings: Settings) -> DeltaTable:
+    """Returns the key table, made if missing (its properties set if they are not)."""
+    table = lake.ensure_table(settings, SPEC, properties=PROPERTIES)
+    lake.ensure_properties(table, SPEC, PROPERTIES)
+    return table
+
+
+def read_keys(table: DeltaTable, where: pl.Expr | None = None) -> pl.DataFrame:
+    """Returns the key rows of the table's loaded version (those matching `where`)."""
+    try:
+        frame = pl.scan_delta(table)
+        if where is not None:
+            frame = frame.filter(where)
+        return frame.collect()
+    except _READ_ERRORS as err:
+        raise LakeError(f"{SPEC.name}: cannot read the keys: {err}") from err
+
+
+def check_master(table: DeltaTable, master: MasterKey) -> None:
+    """Checks every key of the table is wrapped under `master`.
+
+    Raises:
+        ConfigError: some are wrapped under another master key (the configured one is wrong,
+            or a rotation did not finish).
+    """
+    ids = read_keys(table).get_column("master_key_id").unique().sort().to_list()
+    others = [i for i in ids if i != master.key_id]
+    if others:
+        raise ConfigError(
+            f"{SPEC.name} holds keys wrapped under master key {', '.join(others)}, but "
+            f"{ENV_VARS['privacy_key']} is master key {master.key_id}: configure the right "
+            "key, or finish the rotation (`eventlake privacy rotate-key`)"
+        )
+
+
+class KeyRing:
+    """The data keys of subjects, for sealing: cached, else read, else made and committed."""
+
+    def __init__(
+        self, settings: Settings, master: MasterKey, *, cache_size: int = DEFAULT_CACHE_SIZE
+    ) -> None:
+        self.master, self.cache_size = master, cache_size
+        self.table = ensure_keys(settings)
+        check_master(self.table, master)
+        self._cache: OrderedDict[str, DataKey] = OrderedDict()
+        self.created = 0  # keys this ring committed
+
+    def keys_for(self, subjects: Collection[str]) -> dict[str, DataKey]:
+        """Returns the data key of each subject; keys made here are committed before returning.
+
+        Raises:
+            LakeError: the key table cannot be read or written (worth retrying).
+            PrivacyError: a stored key does not open with the master key.
+        """
+        found: dict[str, DataKey] = {}
+        missing = []
+        for subject in subjects:
+            key = self._cache.get(subject)
+            if key is None:
+                missing.append(subject)
+            else:
+                self._cache.move_to_end(subject)
+                found[subject] = key
+        if missing:
+            loaded = self._load(missing)
+            made = self._make([s for s in missing if s not in loaded])
+            for subject, key in (*loaded.items(), *made.items()):
+                found[subject] = key
+                self._cache[subject] = key
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return found
+
+    def _load(self, subjects: list[str]) -> dict[str, DataKey]:
+        """Returns the earliest stored key of each subject that has one."""
+        table = lake.refresh(self.table, SPEC)
+        rows = (
+            read_keys(
+                table,
+                pl.col("subject_id").is_in(subjects)
+                & (pl.col("master_key_id") == self.master.key_id),
+            )
+            .sort("created_at", "key_id")
+            .unique("subject_id", keep="first")
+        )
+        return {
+            subject: self.master.unwrap(subject, key_id, wrapped)
+            for subject, key_id, wrapped in rows.select(
+                "subject_id", "key_id", "wrapped_key"
+            ).iter_rows()
+        }
+
+    def _make(self, subjects: list[str]) -> dict[str, DataKey]:
+        """Returns fresh keys for `subjects`, committed to the key table."""
+        if not subjects:
+            return {}
+        made, rows = {}, []
+        for subject in subjects:
+            key_id, raw = new_data_key()
+            wrapped = self.master.wrap(subject, key_id, raw)
+            rows.append((subject, key_id, self.master.key_id, wrapped))
+            made[subject] = self.master.unwrap(subject, key_id, wrapped)
+        frame = pl.DataFrame(
+            rows, schema=["subject_id", "key_id", "master_key_id", "wrapped_key"], orient="row"
+        ).with_columns(created_at=pl.lit(datetime.now(UTC)))
+        lake.append_to(self.table, SPEC, frame)
+        self.created += len(made)
+        if len(self.table.file_uris()) >= COMPACT_AT_FILES:
+            self._compact()
+        return made
+
+    def _compact(self) -> None:
+        try:
+            self.table.optimize.compact()
+        except (CommitFailedError, DeltaError) as err:  # optional: the next append tries again
+            log.info("%s: compaction skipped: %s", SPEC.name, err)
+
+
+def keys_by_id(table: DeltaTable, master: MasterKey, key_ids: Iterable[str]) -> dict[str, DataKey]:
+    """Returns the data keys of `key_ids` that the table still holds (erased ones are absent).
+
+    Raises:
+        PrivacyError: a key is wrapped under another master key.
+    """
+    rows = read_keys(table, pl.col("key_id").is_in(list(key_ids)))
+    found = {}
+    for subject, key_id, master_id, wrapped in rows.select(
+        "subject_id", "key_id", "master_key_id", "wrapped_key"
+    ).iter_rows():
+        if master_id != master.key_id:
+            raise PrivacyError(
+                f"key {key_id} is wrapped under master key {master_id}, not the configured "
+                f"{master.key_id}"
+            )
+        found[key_id] = master.unwrap(subject, key_id, wrapped)
+    return found
+
+
+def sql_text(value: str) -> str:
+    """Returns `value` as a SQL string literal (for delta-rs predicates)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def delete_subject(table: DeltaTable, subject_id: str, *, attempts: int = 5) -> int:
+    """Returns how many keys of the subject it deleted (their files are left to vacuum).
+
+    Raises:
+        LakeError: the delete kept losing to concurrent commits, or failed.
+    """
+    deleted = 0
+    for _ in range(attempts):
+        lake.refresh(table, SPEC)
+        where = pl.col("subject_id") == subject_id
+        if read_keys(table, where).is_empty():
+            return deleted  # checked after each delete: a key made meanwhile goes too
+        try:
+            metrics = table.delete(f"subject_id = {sql_text(subject_id)}")
+        except CommitFailedError as err:
+            log.info("%s: delete lost to a concurrent commit, retrying: %s", SPEC.name, err)
+            continue
+        except DeltaError as err:
+            raise LakeError(f"{SPEC.name}: deleting the keys of a subject failed: {err}") from err
+        deleted += int(metrics.get("num_deleted_rows", 0))
+    raise LakeError(f"{SPEC.name}: the delete lost to concurrent commits {attempts} times")
+
+
+def rewrap(settings: Settings, old: MasterKey, new: MasterKey) -> int:
+    """Returns how many keys it rewrapped from `old` to `new` (the table is replaced whole).
+
+    Keys already under `new` are kept as they are. Stop the ingesters first: a key they make
+    under `old` meanwhile would be lost by the replace.
+
+    Raises:
+        PrivacyError: a key opens with neither master key.
+    """
+    table = open_keys(settings)
+    if table is None:
+        return 0
+    rows = read_keys(table)
+    out, moved = [], 0
+    for subject, key_id, master_id, wrapped, created in rows.select(
+        "subject_id", "key_id", "master_key_id", "wrapped_key", "created_at"
+    ).iter_rows():
+        if master_id != new.key_id:
+            if master_id != old.key_id:
+                raise PrivacyError(
+                    f"key {key_id} is wrapped under master key {master_id}, neither the old "
+                    f"({old.key_id}) nor the new ({new.key_id})"
+                )
+            wrapped = new.wrap(subject, key_id, old.unwrap_raw(subject, key_id, wrapped))
+            moved += 1
+        out.append((subject, key_id, new.key_id, wrapped, created))
+    frame = pl.DataFrame(out, schema=SPEC.schema, orient="row")
+    lake.replace_all(settings, SPEC, frame)
+    return moved
