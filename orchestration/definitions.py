@@ -46,7 +46,7 @@ def build_definitions(settings: Settings, env: Mapping[str, str] | None = None) 
         asset_checks=checks,
         jobs=[ingested, followups, lake_maintenance, reconciliation],
         sensors=[
-            bronze_commits_sensor(partitions_def, ingested),
+            bronze_commits_sensor(partitions_def, ingested, settings.bronze_retention_days),
             silver_followups_sensor(partitions_def, followups),
             automation_sensor(),
         ],

@@ -18,6 +18,7 @@ from datetime import date
 import dagster as dg
 
 from assets.day_range import LAKE_RESOURCE_KEY
+from eventlake import retention
 from eventlake.catalog import BRONZE_EVENTS, TableSpec
 from eventlake.errors import ConfigError, EventlakeError, LakeError
 from eventlake.lake import open_table, table_uri
@@ -87,8 +88,8 @@ def resolve_days(
 ) -> tuple[date, date]:
     """Returns the days to materialize: the given bounds, the rest from bronze's event days.
 
-    Defaults are clipped to the partitions (start date .. today); explicit bounds must lie
-    within them.
+    Defaults are clipped to the partitions (start date .. today) and to the days the log still
+    keeps (bronze retention); explicit bounds must lie within them.
 
     Raises:
         ConfigError: a bound is not a partition, or the range is empty (a usage error).
@@ -101,9 +102,15 @@ def resolve_days(
                 f"{flag} {day} is not a day partition (they run from {start}, "
                 f"EVENTLAKE_START_DATE, to today {today} UTC)"
             )
+    kept = retention.horizon(settings, today)
+    if kept is not None and first is not None and first < kept:
+        raise ConfigError(
+            f"--from {first}: the log keeps only the days from {kept} (EVENTLAKE_BRONZE_"
+            f"RETENTION_DAYS={settings.bronze_retention_days}); earlier days cannot be rebuilt"
+        )
     if first is None or last is None:
         lo, hi = event_day_span(settings)
-        first = first if first is not None else max(lo, start)
+        first = first if first is not None else max(lo, start, kept or start)
         last = last if last is not None else min(hi, today)
     if first > last:
         raise ConfigError(f"no days to materialize: {first} is after {last}")

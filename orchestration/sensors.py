@@ -16,11 +16,13 @@ own runs rewrite no silver, so they end the chain.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
 from assets.restatements import CAUSE_TAG
+from eventlake import retention
 from eventlake.catalog import BRONZE_EVENTS, BY_NAME, SILVER_ORDERS, SILVER_USER_ACTIVITY_DAILY
 from eventlake.lake import open_table
 from eventlake.settings import Settings
@@ -57,6 +59,9 @@ def evaluate_bronze_commits(
     if previous and touched.version == previous.version and not pending:
         return dg.SkipReason(f"no new {BRONZE_EVENTS.name} commits after version {touched.version}")
     first = partitions_def.start.date()
+    kept = retention.horizon(settings, now.date())
+    if kept is not None and kept > first:  # retired days: their log is gone, never rebuild them
+        first = kept
     span = partition_span(partitions_def, now)
     last = span[1] if span else first - timedelta(days=1)  # no partition yet: all pending
     due, later = plan_days(touched.days, pending, first, last)
@@ -90,9 +95,16 @@ def _cause_tags(first: date, last: date, due: list[date], touched: Touched) -> d
 
 
 def bronze_commits_sensor(
-    partitions_def: dg.DailyPartitionsDefinition, job: dg.UnresolvedAssetJobDefinition
+    partitions_def: dg.DailyPartitionsDefinition,
+    job: dg.UnresolvedAssetJobDefinition,
+    retention_days: int | None = None,
 ) -> dg.SensorDefinition:
-    """Returns the sensor that turns new bronze/events commits into runs of `job`."""
+    """Returns the sensor that turns new bronze/events commits into runs of `job`.
+
+    Args:
+        retention_days: the bronze retention policy (EVENTLAKE_BRONZE_RETENTION_DAYS): days it
+            retired are never run again, whatever lands in them.
+    """
 
     @dg.sensor(
         name="bronze_commits",
@@ -105,9 +117,8 @@ def bronze_commits_sensor(
     def bronze_commits(
         context: dg.SensorEvaluationContext, lake: LakeResource
     ) -> dg.SensorResult | dg.SkipReason:
-        return evaluate_bronze_commits(
-            lake.settings(), partitions_def, context.cursor, datetime.now(UTC)
-        )
+        settings = replace(lake.settings(), bronze_retention_days=retention_days)
+        return evaluate_bronze_commits(settings, partitions_def, context.cursor, datetime.now(UTC))
 
     return bronze_commits
 

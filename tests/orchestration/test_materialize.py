@@ -67,6 +67,18 @@ def test_default_days_span_the_event_days_clipped_to_the_partitions(settings: Se
         resolve_days(settings, date(2024, 1, 20), date(2024, 1, 15), TODAY)
 
 
+def test_days_retired_from_the_log_cannot_be_rebuilt(settings: Settings) -> None:
+    today = date(2024, 2, 10)
+    settings = replace(settings, start_date=date(2024, 1, 1), bronze_retention_days=14)
+    append_bronze(
+        settings,
+        [login("a", "u1", noon(date(2024, 1, 5))), login("b", "u1", noon(date(2024, 2, 1)))],
+    )
+    assert resolve_days(settings, None, None, today) == (date(2024, 1, 27), date(2024, 2, 1))
+    with pytest.raises(ConfigError, match="keeps only the days from 2024-01-27"):
+        resolve_days(settings, date(2024, 1, 26), None, today)
+
+
 def test_usage_errors_exit_2_with_one_line(tmp_path: Path) -> None:
     bad = eventlake("materialize", "--from", "2024-13-01", lake_root=tmp_path / "lake")
     assert bad.returncode == 2

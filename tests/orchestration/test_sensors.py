@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
@@ -84,3 +85,16 @@ def test_new_commits_become_runs_for_exactly_the_touched_days(
     )
     assert request_ranges(later.run_requests) == [days(tomorrow, tomorrow)]
     assert BronzeCursor.from_json(later.cursor) == BronzeCursor(version)
+
+
+def test_days_retired_from_the_log_are_never_run_again(
+    settings: Settings, instance: dg.DagsterInstance
+) -> None:
+    """With bronze retention, a late event landing in a retired day must not rebuild that day
+    from a log that no longer holds it (it would wipe its silver and gold)."""
+    keep_3_days = build_definitions(replace(settings, bronze_retention_days=3))
+    append_bronze(settings, [login("a", "u1", noon(ago(1)))])
+    first = tick(keep_3_days, settings, instance, None)
+    append_bronze(settings, [login("b", "u2", noon(ago(10))), login("c", "u3", noon(ago(3)))])
+    second = tick(keep_3_days, settings, instance, first.cursor)
+    assert request_ranges(second.run_requests) == [days(ago(3), ago(3))]  # not ago(10)
