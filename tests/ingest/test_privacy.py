@@ -32,6 +32,7 @@ from eventlake.privacy import KeyErased, MasterKey, new_master_key
 from eventlake.reveal import reveal, reveal_payload
 from eventlake.settings import Settings
 from eventlake.subject_keys import KeyRing, master_key_of, open_keys
+from ingest import replay
 from ingest.privacy import FieldSealer, bronze_writer
 from ingest.writer import BronzeWriter
 from orchestration.materialize import materialize_days
@@ -252,3 +253,24 @@ def test_rotating_the_master_key_rewraps_every_key(
         KeyRing(old_settings, master_key_of(old_settings))  # an ingester with the old key stops
     remaining = wrapped_keys(settings, "u1") | wrapped_keys(settings, "u2")
     assert len(remaining) == 2 and not remaining & old_wrapped  # the old copies are vacuumed
+
+
+def test_replayed_dead_letters_are_sealed_like_ingested_events(settings: Settings) -> None:
+    key = new_master_key()
+    settings = dataclasses.replace(settings, privacy_key=key)
+    ip = PERSONAL["user_a"]["ip"]
+    raw = message("replayed-login", "login", "user_a", 5, {"ip": ip})
+    at = datetime.now(UTC).replace(microsecond=0)
+    dead = {
+        "kafka_topic": "user_events", "kafka_partition": 0, "kafka_offset": 7,
+        "kafka_timestamp": at, "key": b"user_a", "raw": raw, "error_code": "too_large",
+        "error_detail": f"{len(raw)} bytes is over the limit of 100", "ingested_at": at,
+    }  # fmt: skip
+    lake.append(settings, BRONZE_DEAD_LETTERS, pl.DataFrame([dead]))
+    lake.ensure_table(settings, BRONZE_EVENTS)
+
+    done = replay.replay(settings, replay.Selection(codes=("too_large",)))
+
+    assert done.replayed == 1
+    assert ip not in text_of_files(settings, BRONZE_EVENTS)
+    assert reveal(settings, "replayed-login")["ip"] == ip
