@@ -13,7 +13,9 @@ from typing import Any
 
 from eventlake.errors import ConfigError
 
-_SECRET_KEY = re.compile(r"password|secret|token|key|credential|sasl\.jaas", re.IGNORECASE)
+_SECRET_KEY = re.compile(
+    r"password|secret|token|key|credential|sasl\.jaas|oauthbearer\.config", re.IGNORECASE
+)
 _REMOTE_SCHEMES = ("s3://", "s3a://", "gs://", "az://", "abfs://", "abfss://", "memory://")
 
 ENV_VARS: dict[str, str] = {

@@ -61,3 +61,11 @@ def test_secrets_never_reach_repr() -> None:
     text = repr(s) + str(s.redacted())
     assert "hunter2" not in text and "s3cr3t" not in text
     assert "bob" in text
+
+
+def test_the_oauthbearer_config_is_masked() -> None:
+    settings = Settings.from_env(
+        env={}, kafka_config={"sasl.oauthbearer.config": "principal=p secret=s3cr3t"}
+    )
+    assert "s3cr3t" not in repr(settings)
+    assert settings.redacted()["kafka_config"] == {"sasl.oauthbearer.config": "***"}
