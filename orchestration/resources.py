@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 
 import dagster as dg
 
+from eventlake.errors import ConfigError
 from eventlake.settings import ENV_VARS, Settings
 
 _LAKE_VARS = ("lake_root", "storage_options")
@@ -40,7 +42,8 @@ class LakeResource(dg.ConfigurableResource):
         Args:
             settings: the settings built at the entry point.
             env: the environment the settings were read from; None binds every value as a
-                literal (for settings that flags may have overridden, as in the CLI).
+                literal (for settings that flags may have overridden, as in the CLI), except
+                storage options that the process environment holds as they are.
         """
         values: dict[str, object] = {
             "lake_root": settings.lake_root,
@@ -50,4 +53,20 @@ class LakeResource(dg.ConfigurableResource):
             var = ENV_VARS[name]
             if env is not None and env.get(var, "").strip():
                 values[name] = dg.EnvVar(var)
+        if env is None and _options_from_environment(settings):
+            # A literal lands in the run's job snapshot (Dagster's storage and UI): keep the
+            # options' secrets out of it. No flag overrides them, so the variable is the truth.
+            values["storage_options"] = dg.EnvVar(ENV_VARS["storage_options"])
         return cls(**values)  # type: ignore[arg-type]
+
+
+def _options_from_environment(settings: Settings) -> bool:
+    """True when this process's EVENTLAKE_STORAGE_OPTIONS holds exactly the settings' options."""
+    var = ENV_VARS["storage_options"]
+    raw = os.environ.get(var, "").strip()
+    if not raw or not settings.storage_options:
+        return False
+    try:
+        return Settings.from_env(env={var: raw}).storage_options == settings.storage_options
+    except ConfigError:
+        return False
