@@ -156,18 +156,24 @@ def _commit_time(entry: dict) -> datetime:
     return datetime.fromtimestamp(entry["timestamp"] / 1000, tz=UTC).replace(microsecond=0)
 
 
+def print_table(frame: pl.DataFrame) -> None:
+    """Prints `frame` as an aligned text table for a terminal: every row and column, strings
+    cut at 60 characters, no shape or type lines."""
+    with pl.Config(
+        tbl_rows=-1,
+        tbl_cols=-1,
+        fmt_str_lengths=60,
+        tbl_width_chars=200,
+        tbl_hide_dataframe_shape=True,
+        tbl_hide_column_data_types=True,
+    ):
+        print(frame)
+
+
 def _print(frame: pl.DataFrame, fmt: str) -> None:
     if fmt == "csv":
         sys.stdout.write(frame.write_csv())
     elif fmt == "json":
         sys.stdout.write(frame.write_ndjson())
     else:
-        with pl.Config(
-            tbl_rows=-1,
-            tbl_cols=-1,
-            fmt_str_lengths=60,
-            tbl_width_chars=200,
-            tbl_hide_dataframe_shape=True,
-            tbl_hide_column_data_types=True,
-        ):
-            print(frame)
+        print_table(frame)

@@ -288,15 +288,7 @@ def summary(outcome: Outcome) -> str:
 
 
 def _print(frame: pl.DataFrame) -> None:
-    import polars as pl
+    from eventlake.table_commands import print_table
 
-    with pl.Config(
-        tbl_rows=-1,
-        tbl_cols=-1,
-        fmt_str_lengths=60,
-        tbl_width_chars=200,
-        tbl_hide_dataframe_shape=True,
-        tbl_hide_column_data_types=True,
-    ):
-        print(frame)
+    print_table(frame)
     sys.stdout.flush()

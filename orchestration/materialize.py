@@ -32,7 +32,7 @@ from orchestration.jobs import (
     day_assets,
     whole_assets,
 )
-from orchestration.partitions import daily_partitions, range_tags
+from orchestration.partitions import check_bounds, daily_partitions, range_tags
 from orchestration.resources import LakeResource
 
 READ_MODELS: tuple[TableSpec, ...] = (*DAY_TABLES, *WHOLE_TABLES)  # in dependency order
@@ -96,12 +96,7 @@ def resolve_days(
         LakeError: bronze/events is missing or empty.
     """
     start = settings.start_date
-    for flag, day in (("--from", first), ("--to", last)):
-        if day is not None and not start <= day <= today:
-            raise ConfigError(
-                f"{flag} {day} is not a day partition (they run from {start}, "
-                f"EVENTLAKE_START_DATE, to today {today} UTC)"
-            )
+    check_bounds(settings, first, last, today)
     kept = retention.horizon(settings, today)
     if kept is not None and first is not None and first < kept:
         raise ConfigError(

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
+from eventlake.errors import ConfigError
 from eventlake.settings import Settings
 
 PARTITION_FORMAT = "%Y-%m-%d"  # a partition key is the ISO day
@@ -52,3 +53,18 @@ def range_tags(first: date, last: date) -> dict[str, str]:
         "dagster/asset_partition_range_start": first.strftime(PARTITION_FORMAT),
         "dagster/asset_partition_range_end": last.strftime(PARTITION_FORMAT),
     }
+
+
+def check_bounds(settings: Settings, first: date | None, last: date | None, today: date) -> None:
+    """Checks that the given --from/--to days are day partitions (start date .. today).
+
+    Raises:
+        ConfigError: one is not (a usage error).
+    """
+    start = settings.start_date
+    for flag, day in (("--from", first), ("--to", last)):
+        if day is not None and not start <= day <= today:
+            raise ConfigError(
+                f"{flag} {day} is not a day partition (they run from {start}, "
+                f"EVENTLAKE_START_DATE, to today {today} UTC)"
+            )

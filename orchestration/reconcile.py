@@ -34,6 +34,7 @@ from eventlake.errors import ConfigError, EventlakeError, LakeError
 from eventlake.settings import Settings
 from orchestration.bronze_log import all_event_days, touched_since
 from orchestration.materialize import materialize_days
+from orchestration.partitions import check_bounds
 from orchestration.reconcile_compare import PartitionDiff, compare_table
 from orchestration.reconcile_heal import GOLD_TABLES, Partition, heal_partitions
 
@@ -152,12 +153,7 @@ def reconcile_window(
         ConfigError: a bound lies outside the partitions, or the range is empty.
     """
     start = settings.start_date
-    for flag, day in (("--from", first), ("--to", last)):
-        if day is not None and not start <= day <= today:
-            raise ConfigError(
-                f"{flag} {day} is not a day partition (they run from {start}, "
-                f"EVENTLAKE_START_DATE, to today {today} UTC)"
-            )
+    check_bounds(settings, first, last, today)
     lo = first if first is not None else max(start, today - timedelta(days=settings.reconcile_days))
     hi = last if last is not None else max(lo, today - timedelta(days=1))
     if lo > hi:
