@@ -50,6 +50,38 @@ def txn_of(table: DeltaTable | None, app: str) -> int | None:
     return None if version is None else int(version)
 
 
+class KnownTxns:
+    """The txn versions of one table handle, read once per table version.
+
+    deltalake's `transaction_version` replays the log since the last checkpoint on every call
+    (on object storage: a GET per commit file, per call). The writer asks for every partition
+    of every batch, while most of the time the only commits since its last look are its own:
+    what it wrote is known, so the values are carried forward, and any other commit (another
+    ingester, a replay, maintenance) makes the next read go to the log again.
+    """
+
+    def __init__(self) -> None:
+        self.version: int | None = None
+        self.known: dict[str, int | None] = {}
+
+    def get(self, table: DeltaTable, app: str) -> int | None:
+        """Returns the txn version of `app` in the table's loaded version (None: never)."""
+        if table.version() != self.version:
+            self.version, self.known = table.version(), {}
+        if app not in self.known:
+            self.known[app] = txn_of(table, app)
+        return self.known[app]
+
+    def committed(self, before: int, after: int, txns: Mapping[str, int]) -> None:
+        """Records a commit of `txns` that took the table from version `before` to `after`:
+        carried forward when nothing else was committed in between, else forgotten."""
+        if self.version == before and after == before + 1:
+            self.known.update(txns)
+            self.version = after
+        else:
+            self.version, self.known = None, {}
+
+
 def txn_versions(
     settings: Settings, spec: TableSpec, keys: Iterable[TopicPartitionKey]
 ) -> dict[TopicPartitionKey, int]:

@@ -36,7 +36,7 @@ from eventlake.settings import Settings
 from ingest.batch import Slice
 from ingest.decode import DecodedBatch
 from ingest.kafka import TopicPartitionKey
-from ingest.offsets import NONE, app_id, topic_app_id, txn_of
+from ingest.offsets import NONE, KnownTxns, app_id, topic_app_id
 
 # Data skipping: per-file min/max of these columns are kept in the log (event time above all)
 STATS_COLUMNS = {
@@ -112,6 +112,7 @@ class BronzeWriter:
             lake.ensure_properties(table, spec, properties)  # lakes made before this version
             self.tables[spec.name] = table
         self.topic_fingerprints: dict[str, int] = {}  # topic -> fingerprint of its Kafka id
+        self.txns = {name: KnownTxns() for name in self.tables}
 
     def commit(self, batch: SealedBatch) -> Committed:
         """Returns what one attempt committed of `batch` (see the module docstring).
@@ -124,24 +125,35 @@ class BronzeWriter:
         started = time.perf_counter()
         events_table = lake.refresh(self.tables[BRONZE_EVENTS.name], BRONZE_EVENTS)
         dead_table = lake.refresh(self.tables[BRONZE_DEAD_LETTERS.name], BRONZE_DEAD_LETTERS)
-        floors, fenced = self._floors(events_table, batch.slices)
+        known_events, known_dead = (
+            self.txns[BRONZE_EVENTS.name],
+            self.txns[BRONZE_DEAD_LETTERS.name],
+        )
+        floors, fenced = self._floors(events_table, known_events, batch.slices)
         events = _above(batch.decoded.events, floors, batch.slices)
-        dead_floors = {key: max(floor, _record(dead_table, key)) for key, floor in floors.items()}
+        dead_floors = {
+            key: max(floor, _record(dead_table, known_dead, key)) for key, floor in floors.items()
+        }
         dead = _above(batch.decoded.dead_letters, dead_floors, batch.slices)
         dead_version = None
         if dead.height:
             keys = dead.select("kafka_topic", "kafka_partition").unique().rows()
             txns = {app_id(t, p): batch.slices[(t, p)].last for t, p in keys}
+            before = dead_table.version()
             dead_version = write_dead_letters(dead_table, dead, txns)
+            known_dead.committed(before, dead_version, txns)
         events_version = None
         if floors:
             txns = {app_id(*key): batch.slices[key].last for key in floors}
             for topic in {topic for topic, _ in floors}:
                 fingerprint = self.topic_fingerprints.get(topic)
-                if fingerprint is not None and txn_of(events_table, topic_app_id(topic)) is None:
+                recorded = known_events.get(events_table, topic_app_id(topic))
+                if fingerprint is not None and recorded is None:
                     txns[topic_app_id(topic)] = fingerprint
             metadata = event_dates_metadata(events) if events.height else {}
+            before = events_table.version()
             events_version = write_events(events_table, events, txns, metadata)
+            known_events.committed(before, events_version, txns)
         return Committed(
             batch=batch,
             events=events.height,
@@ -160,7 +172,7 @@ class BronzeWriter:
 
     @staticmethod
     def _floors(
-        table: DeltaTable, slices: Mapping[TopicPartitionKey, Slice]
+        table: DeltaTable, known: KnownTxns, slices: Mapping[TopicPartitionKey, Slice]
     ) -> tuple[dict[TopicPartitionKey, int], dict[TopicPartitionKey, int]]:
         """Returns (floor of each partition still to write, offset of record of each fenced one).
 
@@ -169,7 +181,7 @@ class BronzeWriter:
         """
         floors, fenced = {}, {}
         for key, piece in slices.items():
-            of_record = _record(table, key)
+            of_record = _record(table, known, key)
             if of_record < piece.prev:
                 raise TableBehind(
                     f"{key[0]}/{key[1]}: {BRONZE_EVENTS.name} records offset {of_record}, below "
@@ -196,8 +208,8 @@ def _oldest(*frames: pl.DataFrame) -> int | None:
     return None if oldest is None else int(oldest)  # type: ignore[arg-type]
 
 
-def _record(table: DeltaTable, key: TopicPartitionKey) -> int:
-    version = txn_of(table, app_id(*key))
+def _record(table: DeltaTable, known: KnownTxns, key: TopicPartitionKey) -> int:
+    version = known.get(table, app_id(*key))
     return NONE if version is None else version
 
 
