@@ -16,8 +16,7 @@ from __future__ import annotations
 import dagster as dg
 import polars as pl
 
-from assets import restatements
-from assets.day_range import lake_settings, whole_table_kwargs
+from assets.day_range import lake_settings, whole_table_kwargs, write_table
 from eventlake import lake
 from eventlake.catalog import GOLD_COHORT_RETENTION, SILVER_USER_ACTIVITY_DAILY, SILVER_USERS
 
@@ -73,10 +72,4 @@ def cohort_retention_table(context) -> dg.MaterializeResult:  # Dagster: no type
         lake.scan(settings, SILVER_USERS),
         lake.scan(settings, SILVER_USER_ACTIVITY_DAILY).select("day", "user_id"),
     ).collect()
-    version = lake.replace_all(settings, GOLD_COHORT_RETENTION, frame)
-    restated = restatements.record_table(
-        settings, GOLD_COHORT_RETENTION, frame, version, context=context
-    )
-    return dg.MaterializeResult(
-        metadata={"rows": frame.height, "delta_version": version, "restated_figures": restated}
-    )
+    return write_table(settings, GOLD_COHORT_RETENTION, frame)

@@ -70,10 +70,20 @@ def write_days(
     """
     version = lake.replace_days(settings, spec, frame, first, last)
     if spec.layer == "gold":
-        extra["restated_figures"] = restatements.record_days(
-            settings, spec, frame, first, last, version
+        extra["restated_figures"] = restatements.record(
+            settings, spec, frame, version, (first, last)
         )
     return day_result(settings, spec, frame.height, first, last, checks, **extra)
+
+
+def write_table(settings: Settings, spec: TableSpec, frame: pl.DataFrame) -> dg.MaterializeResult:
+    """Returns the materialization of `frame` written as the whole of an unpartitioned table:
+    its rows and new Delta version, and for a gold table the figures it restated."""
+    version = lake.replace_all(settings, spec, frame)
+    metadata: dict[str, Any] = {"rows": frame.height, "delta_version": version}
+    if spec.layer == "gold":
+        metadata["restated_figures"] = restatements.record(settings, spec, frame, version)
+    return dg.MaterializeResult(metadata=metadata)
 
 
 def day_result(

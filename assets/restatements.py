@@ -208,47 +208,17 @@ def run_cause(tags: Mapping[str, str]) -> str:
     return "backfill" if BACKFILL_TAG in tags else "late_events"
 
 
-def record_days(
-    settings: Settings,
-    spec: TableSpec,
-    frame: pl.DataFrame,
-    first: date,
-    last: date,
-    version: int,
-    *,
-    context: dg.AssetExecutionContext | None = None,
-) -> int:
-    """Returns the number of figures restated by the write of `frame` as days [first, last]
-    of `spec` in Delta version `version`, after appending them to audit/restatements.
-
-    Args:
-        context: the asset's run context (default: the one executing now, if any).
-    """
-    return _record(settings, spec, frame, version, (first, last), context)
-
-
-def record_table(
+def record(
     settings: Settings,
     spec: TableSpec,
     frame: pl.DataFrame,
     version: int,
-    *,
-    context: dg.AssetExecutionContext | None = None,
+    days: tuple[date, date] | None = None,
 ) -> int:
-    """Returns the number of figures restated by the write of `frame` as the whole of `spec`
-    in Delta version `version`, after appending them to audit/restatements."""
-    return _record(settings, spec, frame, version, None, context)
-
-
-def _record(
-    settings: Settings,
-    spec: TableSpec,
-    frame: pl.DataFrame,
-    version: int,
-    days: tuple[date, date] | None,
-    context: dg.AssetExecutionContext | None,
-) -> int:
-    run = context if context is not None else _current_context()
+    """Returns the number of figures restated by the write of `frame` in Delta version
+    `version` of `spec` (as days [first, last] of `days`, or as the whole table), after
+    appending them to audit/restatements. Writes outside a Dagster run record nothing."""
+    run = _current_context()
     if spec.layer != "gold" or run is None or version < 1:
         return 0
     # The version just before the write is exactly what it replaced, even if another writer
@@ -282,11 +252,10 @@ def _stored(
 ) -> tuple[pl.DataFrame, datetime | dict[date, datetime] | None]:
     """Returns the rows of `days` (or all) as of `version`, and when they were written (per
     day partition for a day-partitioned table): the newest of their data files."""
-    table = lake.open_table(settings, spec)
+    table = lake.open_table(settings, spec, version=version)
     if table is None:
         return spec.empty(), None
     try:
-        table.load_as_version(version)
         actions = pl.DataFrame(table.get_add_actions(flatten=True))
     except (DeltaError, OSError, ValueError) as err:
         raise LakeError(f"{spec.name}: cannot read version {version}: {err}") from err

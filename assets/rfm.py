@@ -21,8 +21,7 @@ from __future__ import annotations
 import dagster as dg
 import polars as pl
 
-from assets import restatements
-from assets.day_range import lake_settings, whole_table_kwargs
+from assets.day_range import lake_settings, whole_table_kwargs, write_table
 from assets.revenue import counted_orders
 from eventlake import lake
 from eventlake.catalog import GOLD_CUSTOMER_RFM, SILVER_ORDERS, SILVER_USER_ACTIVITY_DAILY
@@ -96,10 +95,4 @@ def customer_rfm_table(context) -> dg.MaterializeResult:  # Dagster: no typed co
         lake.scan(settings, SILVER_ORDERS),
         lake.scan(settings, SILVER_USER_ACTIVITY_DAILY).select("day"),
     ).collect()
-    version = lake.replace_all(settings, GOLD_CUSTOMER_RFM, frame)
-    restated = restatements.record_table(
-        settings, GOLD_CUSTOMER_RFM, frame, version, context=context
-    )
-    return dg.MaterializeResult(
-        metadata={"rows": frame.height, "delta_version": version, "restated_figures": restated}
-    )
+    return write_table(settings, GOLD_CUSTOMER_RFM, frame)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dagster as dg
 import polars as pl
 
-from assets.day_range import lake_settings, whole_table_kwargs
+from assets.day_range import lake_settings, whole_table_kwargs, write_table
 from eventlake import lake
 from eventlake.catalog import SILVER_USER_ACTIVITY_DAILY, SILVER_USER_SIGNUPS, SILVER_USERS
 
@@ -63,5 +63,4 @@ def silver_users(context) -> dg.MaterializeResult:  # Dagster rejects a string-a
         lake.scan(settings, SILVER_USER_ACTIVITY_DAILY).select("day", "user_id"),
         lake.scan(settings, SILVER_USER_SIGNUPS),
     ).collect()
-    version = lake.replace_all(settings, SILVER_USERS, frame)
-    return dg.MaterializeResult(metadata={"rows": frame.height, "delta_version": version})
+    return write_table(settings, SILVER_USERS, frame)

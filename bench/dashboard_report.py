@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
+
+from bench.report import write_section
 
 SECTION = "## Dashboard"
 BUSY_LOAD = 2.5  # a load average above this on 2 cores: other work was running
@@ -132,11 +133,4 @@ def markdown(report: dict[str, Any]) -> str:
 
 def write_docs(path: Path, report: dict[str, Any]) -> None:
     """Replaces (or adds) the Dashboard section of the benchmarks page, leaving others alone."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    section = markdown(report)
-    pattern = re.compile(r"^## Dashboard\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text.rstrip("\n") + "\n")
+    write_section(path, "Dashboard", markdown(report))

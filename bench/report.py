@@ -118,9 +118,13 @@ def markdown(report: dict[str, Any]) -> str:
 
 def write_docs(path: Path, report: dict[str, Any]) -> None:
     """Replaces (or adds) the Projections section of the benchmarks page, leaving others alone."""
+    write_section(path, "Projections", markdown(report))
+
+
+def write_section(path: Path, title: str, section: str) -> None:
+    """Replaces (or adds) the `## title` section of the benchmarks page with `section`."""
     text = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    section = markdown(report)
-    pattern = re.compile(r"^## Projections\n.*?(?=^## |\Z)", re.S | re.M)
+    pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
     if pattern.search(text):
         text = pattern.sub(lambda _: section + "\n", text, count=1)
     else:

@@ -148,14 +148,9 @@ def day_span(
     """Returns the first and last day of the table's files holding rows (None: no rows)."""
     if spec.day_column is None:
         raise ValueError(f"{spec.name} has no day column")
-    table = open_table(settings, spec)
+    table = open_table(settings, spec, version=as_of)
     if table is None:
         return None
-    if as_of is not None:
-        try:
-            table.load_as_version(as_of)
-        except (DeltaError, OSError, ValueError) as err:
-            raise LakeError(f"{spec.name}: no version at {as_of}: {err}") from err
     files = _add_actions(spec, table)
     column = f"partition.{spec.day_column}"
     if column not in files.columns:  # not partitioned by its day: read the column

@@ -157,11 +157,9 @@ def aggregate_history(
 
 def log_days(settings: Settings, as_of: datetime | None = None) -> list[date]:
     """Returns the days bronze/events has files for, from its Delta log (no data file read)."""
-    table = lake.open_table(settings, BRONZE_EVENTS)
+    table = lake.open_table(settings, BRONZE_EVENTS, version=as_of)
     if table is None:
         return []
-    if as_of is not None:
-        table.load_as_version(as_of)
     actions = pl.DataFrame(table.get_add_actions(flatten=True))
     column = "partition.event_date"
     if actions.is_empty() or column not in actions.columns:

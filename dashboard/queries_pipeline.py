@@ -70,9 +70,7 @@ def partition_offsets(settings: Settings, since: datetime, as_of: datetime | Non
     Only the batches committed since `since` are decoded: the table grows with every batch.
     """
     recent = _recent_ranges(settings, since, as_of)
-    table = lake.open_table(settings, BRONZE_EVENTS)
-    if table is not None and as_of is not None:
-        table.load_as_version(as_of)
+    table = lake.open_table(settings, BRONZE_EVENTS, version=as_of)
     topics = list(dict.fromkeys([*settings.topics, *recent["topic"].to_list()]))
     rows = []
     for topic in topics:

@@ -43,16 +43,32 @@ def _conform(spec: TableSpec, frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(spec.schema.names()).cast(spec.schema)
 
 
-def open_table(settings: Settings, spec: TableSpec) -> DeltaTable | None:
-    """Returns the Delta table, or None when it does not exist yet."""
+def open_table(
+    settings: Settings, spec: TableSpec, *, version: int | datetime | None = None
+) -> DeltaTable | None:
+    """Returns the Delta table, or None when it does not exist yet.
+
+    Args:
+        version: load the table as of this Delta version, or as of this moment (time travel).
+
+    Raises:
+        LakeError: the table cannot be opened, or has no such version.
+    """
     try:
-        return DeltaTable(table_uri(settings, spec), storage_options=_options(settings))
+        table = DeltaTable(table_uri(settings, spec), storage_options=_options(settings))
     except TableNotFoundError:
         return None
     except (DeltaError, OSError) as err:
         raise LakeError(
             f"{spec.name}: cannot open {table_uri(settings, spec)}: {_first_line(err)}"
         ) from err
+    if version is not None:
+        try:
+            table.load_as_version(version)
+        except (DeltaError, OSError, ValueError) as err:
+            at = "at " if isinstance(version, datetime) else ""
+            raise LakeError(f"{spec.name}: no version {at}{version}: {_first_line(err)}") from err
+    return table
 
 
 def ensure_table(
@@ -112,14 +128,9 @@ def scan(
     Args:
         version: read the table as of this Delta version, or as of this moment (time travel).
     """
-    table = open_table(settings, spec)
+    table = open_table(settings, spec, version=version)
     if table is None:
         return spec.empty().lazy()
-    if version is not None:
-        try:
-            table.load_as_version(version)
-        except (DeltaError, OSError, ValueError) as err:
-            raise LakeError(f"{spec.name}: no version {version}: {_first_line(err)}") from err
     return pl.scan_delta(table)
 
 

@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 
 import dagster as dg
@@ -123,29 +123,6 @@ def cli_instance() -> Iterator[dg.DagsterInstance]:
             yield instance
 
 
-class RebuildLakeResource(LakeResource):
-    """The lake resource of a scratch lake: silver and gold under `lake_root`, the event log
-    (bronze/ and dim/) read from `log_root` (see `Settings.log_root`)."""
-
-    log_root: str
-
-    def settings(self) -> Settings:
-        """Returns the scratch lake's settings, reading the log under `log_root`."""
-        return replace(super().settings(), log_root=self.log_root)
-
-
-def lake_resource(settings: Settings) -> LakeResource:
-    """Returns the `lake` resource of `settings` (literal values: flags may override them)."""
-    resource = LakeResource.from_settings(settings)
-    if settings.log_root is None:
-        return resource
-    return RebuildLakeResource(
-        lake_root=resource.lake_root,
-        storage_options=resource.storage_options,
-        log_root=settings.log_root,
-    )
-
-
 def all_assets(settings: Settings) -> list[dg.AssetsDefinition | dg.AssetSpec]:
     """Returns every asset (sources, day-partitioned, unpartitioned) over the settings' days."""
     partitions_def = daily_partitions(settings)
@@ -174,7 +151,8 @@ def with_upstream(settings: Settings, tables: Sequence[TableSpec]) -> tuple[Tabl
     written by a multi-asset brings its siblings (the typed silver tables are written together).
     """
     defs = dg.Definitions(
-        assets=all_assets(settings), resources={LAKE_RESOURCE_KEY: lake_resource(settings)}
+        assets=all_assets(settings),
+        resources={LAKE_RESOURCE_KEY: LakeResource.from_settings(settings)},
     )
     graph = defs.resolve_asset_graph()
     selection = dg.AssetSelection.assets(*(asset_key(t) for t in tables)).upstream()
@@ -211,7 +189,7 @@ def materialize_days(
     unknown = [t.name for t in selected if t not in READ_MODELS]
     if unknown:
         raise ValueError(f"not read models: {', '.join(unknown)}")
-    resources = {LAKE_RESOURCE_KEY: lake_resource(settings)}
+    resources = {LAKE_RESOURCE_KEY: LakeResource.from_settings(settings)}
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     assets = all_assets(settings)
     started = time.perf_counter()

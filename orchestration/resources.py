@@ -23,6 +23,7 @@ class LakeResource(dg.ConfigurableResource):
 
     lake_root: str
     storage_options: str = "{}"  # JSON object, as in EVENTLAKE_STORAGE_OPTIONS
+    log_root: str | None = None  # a scratch lake's event log (`Settings.log_root`)
 
     def settings(self) -> Settings:
         """Returns the lake settings (validated like the environment: bad values raise ConfigError)."""
@@ -30,7 +31,8 @@ class LakeResource(dg.ConfigurableResource):
             env={
                 ENV_VARS["lake_root"]: self.lake_root,
                 ENV_VARS["storage_options"]: self.storage_options,
-            }
+            },
+            log_root=self.log_root,
         )
 
     @classmethod
@@ -48,6 +50,7 @@ class LakeResource(dg.ConfigurableResource):
         values: dict[str, object] = {
             "lake_root": settings.lake_root,
             "storage_options": json.dumps(dict(settings.storage_options)),
+            "log_root": settings.log_root,  # set in code only, never from the environment
         }
         for name in _LAKE_VARS:
             var = ENV_VARS[name]
