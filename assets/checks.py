@@ -2,8 +2,7 @@
 
 Each asset runs its checks on what it just wrote and reports them as Dagster asset check
 results; the silver checks are blocking (a bad silver table would poison every gold table
-built from it in the same run, and automation holds back downstream partitions while a
-blocking check of a dependency has failed).
+built from it in the same run: the run then fails, and a failed run has no follow-ups).
 """
 
 from __future__ import annotations

@@ -119,29 +119,6 @@ def day_metadata(
     }
 
 
-def late_aware_eager() -> dg.AutomationCondition:
-    """Returns the automation condition of every asset downstream of silver/events.
-
-    `AutomationCondition.eager()` looks at the latest time partition only, waits while any
-    dependency partition is missing (quiet days before the data starts would block a 30-day
-    window forever) and requests partitions that newly go missing. This one requests ANY
-    partition as soon as a dependency partition it maps to (through the partition mappings:
-    the 30 days after a day for MAU, the day before for the funnel, ...) was updated after it
-    was last requested or materialized, once no dependency is in progress, and never while a
-    dependency's blocking check failed: a late event re-materializes exactly the partitions
-    whose windows include it.
-    """
-    failed_blocking_check = dg.AutomationCondition.any_checks_match(
-        dg.AutomationCondition.check_failed(), blocking_only=True
-    )
-    return (
-        dg.AutomationCondition.any_deps_updated().since_last_handled()
-        & ~dg.AutomationCondition.any_deps_in_progress()
-        & ~dg.AutomationCondition.in_progress()
-        & ~dg.AutomationCondition.any_deps_match(failed_blocking_check)
-    ).with_label("eager_on_any_partition")
-
-
 def window(start_offset: int, end_offset: int = 0) -> dg.TimeWindowPartitionMapping:
     """Returns the mapping of a day to the days [D + start_offset, D + end_offset] upstream.
 
@@ -154,13 +131,8 @@ def window(start_offset: int, end_offset: int = 0) -> dg.TimeWindowPartitionMapp
     )
 
 
-def day_asset_spec_kwargs(spec: TableSpec, *, automated: bool = True) -> dict[str, Any]:
-    """Returns the @asset keyword arguments every day-partitioned table shares.
-
-    Args:
-        automated: give the asset the `late_aware_eager` automation condition (every asset
-            but silver/events, which the bronze-commit sensor drives).
-    """
+def day_asset_spec_kwargs(spec: TableSpec) -> dict[str, Any]:
+    """Returns the @asset keyword arguments every day-partitioned table shares."""
     kwargs: dict[str, Any] = {
         "key": spec.asset_key,
         "group_name": spec.layer,
@@ -171,8 +143,6 @@ def day_asset_spec_kwargs(spec: TableSpec, *, automated: bool = True) -> dict[st
         "retry_policy": RETRY_POLICY,
         "metadata": {"table": spec.name, "dagster/column_schema": _columns(spec)},
     }
-    if automated:
-        kwargs["automation_condition"] = late_aware_eager()
     return kwargs
 
 
@@ -198,7 +168,6 @@ def whole_table_kwargs(spec: TableSpec) -> dict[str, Any]:
         "kinds": DAY_RANGE_KINDS,
         "required_resource_keys": {LAKE_RESOURCE_KEY},
         "retry_policy": RETRY_POLICY,
-        "automation_condition": late_aware_eager(),
         "metadata": {"table": spec.name, "dagster/column_schema": _columns(spec)},
     }
 

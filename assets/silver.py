@@ -233,7 +233,7 @@ def silver_events_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDef
                 blocking=True,
             ),
         ],
-        **day_asset_spec_kwargs(SILVER_EVENTS, automated=False),
+        **day_asset_spec_kwargs(SILVER_EVENTS),
     )
     def silver_events_days(
         context,

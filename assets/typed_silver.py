@@ -16,7 +16,6 @@ import polars as pl
 from assets.day_range import (
     day_metadata,
     lake_settings,
-    late_aware_eager,
     multi_day_asset_kwargs,
     run_days,
 )
@@ -159,7 +158,6 @@ def typed_silver_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefi
             group_name=spec.layer,
             kinds={"polars", "delta"},
             metadata={"table": spec.name},
-            automation_condition=late_aware_eager(),
         )
         for spec in TYPED_TABLES
     ]

@@ -12,7 +12,15 @@ import dagster as dg
 
 from assets.day_range import LAKE_RESOURCE_KEY
 from eventlake.settings import Settings
-from orchestration.jobs import SOURCES, day_assets, followup_job, ingested_days_job, whole_assets
+from orchestration.followups import Lineage
+from orchestration.jobs import (
+    SOURCES,
+    day_assets,
+    followup_job,
+    ingested_days_job,
+    whole_assets,
+    whole_tables_job,
+)
 from orchestration.maintenance import (
     lake_maintenance,
     lake_maintenance_nightly,
@@ -22,11 +30,7 @@ from orchestration.partitions import daily_partitions
 from orchestration.reconcile_checks import reconciliation_parts
 from orchestration.resources import LakeResource
 from orchestration.schedules import close_day_schedule
-from orchestration.sensors import (
-    automation_sensor,
-    bronze_commits_sensor,
-    silver_followups_sensor,
-)
+from orchestration.sensors import bronze_commits_sensor, followups_sensor
 
 
 def build_definitions(settings: Settings, env: Mapping[str, str] | None = None) -> dg.Definitions:
@@ -40,15 +44,16 @@ def build_definitions(settings: Settings, env: Mapping[str, str] | None = None) 
     partitions_def = daily_partitions(settings)
     ingested = ingested_days_job(partitions_def)
     followups = followup_job(partitions_def)
+    whole = whole_tables_job()
     checks, reconciliation, reconcile_nightly = reconciliation_parts(settings)
+    assets = [*day_assets(partitions_def), *whole_assets()]
     return dg.Definitions(
-        assets=[*SOURCES, *day_assets(partitions_def), *whole_assets()],
+        assets=[*SOURCES, *assets],
         asset_checks=checks,
-        jobs=[ingested, followups, lake_maintenance, reconciliation],
+        jobs=[ingested, followups, whole, lake_maintenance, reconciliation],
         sensors=[
             bronze_commits_sensor(partitions_def, ingested, settings.bronze_retention_days),
-            silver_followups_sensor(partitions_def, followups),
-            automation_sensor(),
+            followups_sensor(partitions_def, Lineage.of(assets), [followups, whole]),
         ],
         schedules=[
             close_day_schedule(partitions_def, ingested),

@@ -1,22 +1,29 @@
-"""The gold days a run did not rewrite although they depend on the silver days it rewrote.
+"""What must be rewritten after a run: the partitions outside it that read what it wrote.
 
-Partition mappings (and automation) cover fixed windows: DAU/WAU/MAU of D read D-29..D, the
-funnel of D reads D and D+1, and so on. Two dependencies move with the data instead:
+A run rewrites some days of some assets. Three kinds of partitions outside it read them:
 
-- an order counts on the day of its earliest event, wherever its later copies lie: when the
-  orders of days S change, the days sharing an order_id with S may change too (revenue,
-  revenue by product, product performance; the funnel of those days and the day before);
-- a late event can make S a user's first active day: their next active day, if later than
-  S+1, stops being "new" in the lifecycle (those candidate days are recomputed and only the
-  ones whose stored figures differ are requested).
+- fixed windows, read off the assets' partition mappings (`windows_of`): DAU/WAU/MAU of D read
+  activity D-29..D, the funnel of D reads D and D+1, a session of D reads events D-1..D+1, so a
+  rewritten day changes the windows that include it, transitively (`spread`);
+- dependencies that move with the data (`affected_days`): an order counts on the day of its
+  earliest event, wherever its later copies lie, so when the orders of days S change, the days
+  sharing an order_id with S change too (revenue, revenue by product, product performance; the
+  funnel of those days and the day before); and a late event can make S a user's first active
+  day, so their next active day stops being "new" in the lifecycle (only the candidate days
+  whose stored figures differ are kept);
+- the unpartitioned tables built from every day of silver (`whole_followups`).
 
-After a run wrote silver/orders or silver/user_activity_daily days, these days are rewritten by
-a later run (once the run's writes are in place).
+The follow-up sensor turns what the first two give into one run over the range of those days,
+selecting the assets that need a day in it. Follow-up runs rewrite no asset that a window reads from (only
+silver/events and its typed tables feed windows, and only `ingested_days` writes those), so
+their own follow-ups are empty and the chain ends.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import dagster as dg
@@ -35,20 +42,96 @@ from eventlake.catalog import (
     TableSpec,
 )
 from eventlake.settings import Settings
-from orchestration.partitions import day_ranges
+from orchestration.jobs import asset_key
 
 ORDER_TABLES: tuple[TableSpec, ...] = (
     GOLD_REVENUE_DAILY,
     GOLD_REVENUE_BY_PRODUCT,
     GOLD_PRODUCT_PERFORMANCE,
 )
-FOLLOWUP_TABLES: tuple[TableSpec, ...] = (*ORDER_TABLES, GOLD_FUNNEL_DAILY, GOLD_LIFECYCLE_DAILY)
 _PAGE = 1000
+Days = dict[dg.AssetKey, set[date]]
 
 
-def materialized_days(instance: dg.DagsterInstance, run_id: str) -> dict[dg.AssetKey, set[date]]:
-    """Returns, per asset, the day partitions the run materialized (from its event log)."""
-    days: dict[dg.AssetKey, set[date]] = defaultdict(set)
+@dataclass(frozen=True)
+class Window:
+    """Day D of `child` reads days D+start .. D+end of `parent` (both day-partitioned)."""
+
+    child: dg.AssetKey
+    parent: dg.AssetKey
+    start: int = 0
+    end: int = 0
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """The dependencies between assets that follow-ups need, read off their definitions."""
+
+    windows: tuple[Window, ...]
+    whole: Mapping[dg.AssetKey, frozenset[dg.AssetKey]]  # unpartitioned asset -> its parents
+
+    @classmethod
+    def of(cls, assets: Iterable[dg.AssetsDefinition]) -> Lineage:
+        """Returns the lineage of `assets` (their specs' deps and partition mappings)."""
+        assets = list(assets)
+        partitioned = {s.key for a in assets if a.partitions_def is not None for s in a.specs}
+        windows: list[Window] = []
+        whole: dict[dg.AssetKey, frozenset[dg.AssetKey]] = {}
+        for definition in assets:
+            for spec in definition.specs:
+                parents = [d for d in spec.deps if d.asset_key in partitioned]
+                if definition.partitions_def is None:
+                    whole[spec.key] = frozenset(d.asset_key for d in spec.deps)
+                    continue
+                for dep in parents:
+                    mapping = dep.partition_mapping
+                    if isinstance(mapping, dg.TimeWindowPartitionMapping):
+                        start, end = mapping.start_offset, mapping.end_offset
+                    elif mapping is None or isinstance(mapping, dg.IdentityPartitionMapping):
+                        start = end = 0
+                    else:
+                        raise ValueError(f"{spec.key.to_user_string()}: unsupported mapping")
+                    windows.append(Window(spec.key, dep.asset_key, start, end))
+        return cls(tuple(windows), whole)
+
+
+def spread(lineage: Lineage, written: Days, first: date, last: date) -> Days:
+    """Returns, per asset, the day partitions in [first, last] that read a written partition,
+    directly or through other assets, and were not written themselves."""
+    changed: set[tuple[dg.AssetKey, date]] = {(k, d) for k, days in written.items() for d in days}
+    todo = list(changed)
+    children: dict[dg.AssetKey, list[Window]] = defaultdict(list)
+    for w in lineage.windows:
+        children[w.parent].append(w)
+    while todo:
+        key, day = todo.pop()
+        for w in children[key]:
+            for offset in range(w.start, w.end + 1):  # D + offset = day
+                item = (w.child, day - timedelta(days=offset))
+                if first <= item[1] <= last and item not in changed:
+                    changed.add(item)
+                    todo.append(item)
+    needed: Days = defaultdict(set)
+    for key, day in changed:
+        if day not in written.get(key, ()):
+            needed[key].add(day)
+    return dict(needed)
+
+
+def whole_followups(lineage: Lineage, written: Days, whole_written: set[dg.AssetKey]) -> bool:
+    """Returns whether an unpartitioned table reads a partition the run wrote and was not
+    rebuilt by the run itself."""
+    return any(
+        parents & written.keys() and key not in whole_written
+        for key, parents in lineage.whole.items()
+    )
+
+
+def materialized(instance: dg.DagsterInstance, run_id: str) -> tuple[Days, set[dg.AssetKey]]:
+    """Returns what the run materialized: the day partitions per asset, and the unpartitioned
+    assets (from its event log)."""
+    days: Days = defaultdict(set)
+    whole: set[dg.AssetKey] = set()
     cursor = None
     while True:
         page = instance.get_records_for_run(
@@ -56,35 +139,39 @@ def materialized_days(instance: dg.DagsterInstance, run_id: str) -> dict[dg.Asse
         )
         for record in page.records:
             event = record.event_log_entry.dagster_event
-            if event is not None and event.asset_key is not None and event.partition:
+            if event is None or event.asset_key is None:
+                continue
+            if event.partition:
                 days[event.asset_key].add(date.fromisoformat(event.partition))
+            else:
+                whole.add(event.asset_key)
         if not page.has_more:
-            return dict(days)
+            return dict(days), whole
         cursor = page.cursor
 
 
-def affected_days(
-    settings: Settings, order_days: set[date], activity_days: set[date]
-) -> dict[str, set[date]]:
-    """Returns, per follow-up table name, the days that depend on the rewritten days.
+def affected_days(settings: Settings, order_days: set[date], activity_days: set[date]) -> Days:
+    """Returns, per asset, the days that depend through the data on the rewritten days.
 
     Args:
         order_days: the silver/orders days a run rewrote.
         activity_days: the silver/user_activity_daily days a run rewrote.
     """
-    reading: dict[str, set[date]] = {t.name: set() for t in FOLLOWUP_TABLES}
+    reading: Days = {}
     if order_days:
         orders = lake.scan(settings, SILVER_ORDERS).select("order_id", "event_date")
         sharing = revenue.days_sharing_orders(orders, order_days).collect()
         shared = set(sharing.get_column("event_date").to_list())
         for spec in ORDER_TABLES:
-            reading[spec.name] = shared
-        reading[GOLD_FUNNEL_DAILY.name] = shared | {d - timedelta(days=1) for d in shared}
+            reading[asset_key(spec)] = shared
+        reading[asset_key(GOLD_FUNNEL_DAILY)] = shared | {d - timedelta(days=1) for d in shared}
     if activity_days:
         activity = lake.scan(settings, SILVER_USER_ACTIVITY_DAILY).select("user_id", "day")
         later = lifecycle.days_changed_for_new_users(activity, activity_days).collect()
         candidates = set(later.get_column("day").to_list())
-        reading[GOLD_LIFECYCLE_DAILY.name] = stale_lifecycle_days(settings, activity, candidates)
+        reading[asset_key(GOLD_LIFECYCLE_DAILY)] = stale_lifecycle_days(
+            settings, activity, candidates
+        )
     return reading
 
 
@@ -108,27 +195,23 @@ def stale_lifecycle_days(
     return set(differ.select("day").collect().get_column("day").to_list())
 
 
-def plan_followups(
-    materialized: dict[dg.AssetKey, set[date]],
-    reading: dict[str, set[date]],
-    first: date,
-    last: date,
-) -> dict[str, list[tuple[date, date]]]:
-    """Returns, per follow-up table name, the day ranges to rewrite after a run.
-
-    Args:
-        materialized: the day partitions the run materialized, per asset.
-        reading: per follow-up table name, the days depending on the run's silver days.
-        first: the first day partition.
-        last: the last day partition now.
-
-    Days the run itself materialized for a table are left out: the run wrote them after
-    their inputs, so they are up to date.
-    """
-    plan: dict[str, list[tuple[date, date]]] = {}
-    for name, days in reading.items():
-        done = materialized.get(dg.AssetKey(name.split("/")), set())
-        wanted = {d for d in days - done if first <= d <= last}
-        if wanted:
-            plan[name] = day_ranges(wanted)
-    return plan
+def needed_days(
+    settings: Settings, lineage: Lineage, written: Days, first: date, last: date
+) -> Days:
+    """Returns, per asset, the day partitions in [first, last] outside the run that read what
+    it wrote: through the data, through the windows, and through the windows over those."""
+    data = affected_days(
+        settings,
+        written.get(asset_key(SILVER_ORDERS), set()),
+        written.get(asset_key(SILVER_USER_ACTIVITY_DAILY), set()),
+    )
+    # Days the run wrote for an asset are up to date: it wrote them after their inputs.
+    data = {
+        k: {d for d in days if first <= d <= last} - written.get(k, set())
+        for k, days in data.items()
+    }
+    changed = {k: written.get(k, set()) | data.get(k, set()) for k in written.keys() | data}
+    needed = spread(lineage, changed, first, last)
+    for key, days in data.items():
+        needed.setdefault(key, set()).update(days)
+    return {k: days for k, days in needed.items() if days}

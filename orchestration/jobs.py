@@ -30,13 +30,16 @@ from eventlake.catalog import (
     SILVER_USERS,
     TableSpec,
 )
-from orchestration.followups import FOLLOWUP_TABLES
 
 INGESTED_DAYS_JOB = "ingested_days"
 # The check of every gold table that the nightly reconciliation evaluates
 # (orchestration/reconcile_checks.py): a whole rebuild from the log, never part of a day's run.
 RECONCILE_CHECK = "matches_log_rebuild"
-FOLLOWUP_JOB = "silver_followups"
+FOLLOWUP_JOB = "follow_ups"
+WHOLE_TABLES_JOB = "whole_tables"
+# The runs the sensors launch carry a lane: the local stack runs each lane one run at a time
+# (docs/architecture.md, "The loop"), so a run never overwrites a newer run's figures.
+LANE_TAG = "eventlake/lane"
 DAY_TABLES: tuple[TableSpec, ...] = (
     SILVER_EVENTS,
     *TYPED_TABLES,
@@ -48,6 +51,10 @@ DAY_TABLES: tuple[TableSpec, ...] = (
     GOLD_FUNNEL_DAILY,
     GOLD_PRODUCT_PERFORMANCE,
     GOLD_LIFECYCLE_DAILY,
+)
+# What a follow-up can rewrite: everything built from silver/events and its typed tables.
+FOLLOWUP_TABLES: tuple[TableSpec, ...] = tuple(
+    t for t in DAY_TABLES if t is not SILVER_EVENTS and t not in TYPED_TABLES
 )
 WHOLE_TABLES: tuple[TableSpec, ...] = (SILVER_USERS, GOLD_COHORT_RETENTION, GOLD_CUSTOMER_RFM)
 SOURCES: tuple[dg.AssetSpec, ...] = (BRONZE_EVENTS_SOURCE, DIM_PRODUCTS_SOURCE)
@@ -96,19 +103,35 @@ def ingested_days_job(partitions_def: dg.PartitionsDefinition) -> dg.UnresolvedA
         INGESTED_DAYS_JOB,
         selection=tables_selection(DAY_TABLES),
         partitions_def=partitions_def,
+        executor_def=dg.in_process_executor,
+        tags={LANE_TAG: "days"},
         description="Silver and every day-partitioned table for a range of days (the days new "
-        "bronze commits touched, or the nightly close of yesterday). The windows reaching "
-        "outside the range and the unpartitioned tables follow through automation.",
+        "bronze commits touched, or the nightly close of yesterday). The partitions outside "
+        "the range that read its days follow through the follow_ups sensor.",
     )
 
 
 def followup_job(partitions_def: dg.PartitionsDefinition) -> dg.UnresolvedAssetJobDefinition:
-    """Returns the job that rewrites gold days whose figures read days another run rewrote."""
+    """Returns the job that rewrites the partitions outside a finished run that read its days."""
     return dg.define_asset_job(
         FOLLOWUP_JOB,
         selection=tables_selection(FOLLOWUP_TABLES),
         partitions_def=partitions_def,
-        description="Gold days outside a finished run whose figures depend on the days it "
-        "rewrote in ways no partition mapping can express (days sharing an order_id; the next "
-        "active day of users who became new).",
+        executor_def=dg.in_process_executor,
+        tags={LANE_TAG: "days"},
+        description="The day partitions outside a finished run that read the days it rewrote: "
+        "the windows that include them (WAU/MAU, sessions, funnel, lifecycle) and the days "
+        "sharing an order_id or a new user's next active day.",
+    )
+
+
+def whole_tables_job() -> dg.UnresolvedAssetJobDefinition:
+    """Returns the job that rebuilds the unpartitioned tables from every day of silver."""
+    return dg.define_asset_job(
+        WHOLE_TABLES_JOB,
+        selection=tables_selection(WHOLE_TABLES),
+        executor_def=dg.in_process_executor,
+        tags={LANE_TAG: "whole"},
+        description="silver/users, cohort retention and RFM, rebuilt whole after runs that "
+        "rewrote the silver days they read.",
     )

@@ -1,17 +1,14 @@
-"""Sensors: new bronze commits become runs for exactly the days they touched, and every run
-that rewrote silver days is followed by runs for the gold days that read them.
+"""Sensors: new bronze commits become runs for exactly the days they touched, and every run is
+followed by runs for the partitions outside it that read what it wrote.
 
 Late data: the ingester writes an event in the partition of its own day, and records that
 day in the commit metadata, so a late event simply adds its (past) day to the touched days;
-the `bronze_commits` sensor runs each contiguous range of touched days once per new bronze
-version (the version is in the run key: a day that ran before runs again when it changes).
-Windows: the partitions outside a run whose fixed windows include its days (the 29 days of
-WAU/MAU after a day, the funnel of the day before, ...) and the unpartitioned tables follow by
-automation (`automation_conditions`). Dependencies that move with the data follow by
-`silver_followups`: after any run (sensor runs, automation runs, UI backfills, the nightly
-close) that rewrote silver/orders or silver/user_activity_daily days, it requests runs for the
-days sharing an order_id with them and for the next active day of users who became new; its
-own runs rewrite no silver, so they end the chain.
+the `bronze_commits` sensor runs each contiguous range of touched days (the version is in the
+run key: a day that ran before runs again when it changes). After any successful run (sensor
+runs, UI backfills, the nightly close), `follow_ups` requests the windows and data-dependent
+days outside it (orchestration/followups.py) and the unpartitioned tables. Both drop what a
+run still waiting in the queue will do (orchestration/coalesce.py): the queue stays bounded
+by the days touched, not by the number of commits.
 """
 
 from __future__ import annotations
@@ -23,18 +20,32 @@ import dagster as dg
 
 from assets.restatements import CAUSE_TAG
 from eventlake import retention
-from eventlake.catalog import BRONZE_EVENTS, BY_NAME, SILVER_ORDERS, SILVER_USER_ACTIVITY_DAILY
+from eventlake.catalog import BRONZE_EVENTS, TableSpec
 from eventlake.lake import open_table
 from eventlake.settings import Settings
 from orchestration.bronze_log import BronzeCursor, Touched, plan_days, touched_since
-from orchestration.followups import affected_days, materialized_days, plan_followups
-from orchestration.jobs import asset_key
-from orchestration.partitions import day_ranges, partition_span, range_tags
+from orchestration.coalesce import (
+    WaitingRun,
+    absorb,
+    cancel_superseded,
+    uncovered,
+    waiting_runs,
+)
+from orchestration.followups import Lineage, materialized, needed_days, whole_followups
+from orchestration.jobs import (
+    DAY_TABLES,
+    FOLLOWUP_JOB,
+    FOLLOWUP_TABLES,
+    INGESTED_DAYS_JOB,
+    WHOLE_TABLES,
+    WHOLE_TABLES_JOB,
+    asset_key,
+)
+from orchestration.partitions import partition_span, range_tags
 from orchestration.resources import LakeResource
 
-BRONZE_SENSOR_INTERVAL_S = 15
-AUTOMATION_INTERVAL_S = 15
-FOLLOWUP_SENSOR_INTERVAL_S = 10  # one finished run with follow-ups is handled per tick
+BRONZE_SENSOR_INTERVAL_S = 5  # a tick reads only the new commit entries of the Delta log
+FOLLOWUP_SENSOR_INTERVAL_S = 5
 BRONZE_VERSION_TAG = "eventlake/bronze_version"
 AFTER_RUN_TAG = "eventlake/after_run"
 
@@ -44,11 +55,14 @@ def evaluate_bronze_commits(
     partitions_def: dg.DailyPartitionsDefinition,
     cursor: str | None,
     now: datetime,
+    waiting: list[WaitingRun] | None = None,
 ) -> dg.SensorResult | dg.SkipReason:
     """Returns the runs for the days bronze commits after the cursor touched, and the new cursor.
 
-    One run per contiguous range of touched days that are partitions at `now`; touched days
-    after the last partition stay pending in the cursor until they are partitions.
+    One run over the touched days that are partitions at `now` and that no waiting run of every
+    day table (`waiting`) covers, its range widened to all the waiting runs' days (it
+    supersedes them, orchestration/coalesce.py); touched days after the last partition stay
+    pending in the cursor until they are partitions.
     """
     table = open_table(settings, BRONZE_EVENTS)
     if table is None:
@@ -65,26 +79,27 @@ def evaluate_bronze_commits(
     span = partition_span(partitions_def, now)
     last = span[1] if span else first - timedelta(days=1)  # no partition yet: all pending
     due, later = plan_days(touched.days, pending, first, last)
-    mode = "all" if touched.everything else "new"
-    requests = [
-        dg.RunRequest(
-            run_key=f"{BRONZE_EVENTS.name}@{touched.version}:{mode}:{a}..{b}",
-            tags={
-                **range_tags(a, b),
-                BRONZE_VERSION_TAG: str(touched.version),
-                **_cause_tags(a, b, due, touched),
-            },
-        )
-        for a, b in day_ranges(due)
-    ]
+    waiting = waiting or []
+    keys = _keys(DAY_TABLES)
+    todo = uncovered(waiting, keys, due)
     new_cursor = BronzeCursor(touched.version, later).to_json()
-    if not requests:
+    if not todo:
         return dg.SensorResult(
             cursor=new_cursor,
             skip_reason=f"version {touched.version}: no day partitions to run "
-            f"({len(later)} pending)",
+            f"({len(due)} covered by waiting runs, {len(later)} pending)",
         )
-    return dg.SensorResult(run_requests=requests, cursor=new_cursor)
+    a, b, _ = absorb(waiting, INGESTED_DAYS_JOB, min(todo), max(todo))
+    mode = "all" if touched.everything else "new"
+    request = dg.RunRequest(
+        run_key=f"{BRONZE_EVENTS.name}@{touched.version}:{mode}:{a}..{b}",
+        tags={
+            **range_tags(a, b),
+            BRONZE_VERSION_TAG: str(touched.version),
+            **_cause_tags(a, b, due, touched),
+        },
+    )
+    return dg.SensorResult(run_requests=[request], cursor=new_cursor)
 
 
 def _cause_tags(first: date, last: date, due: list[date], touched: Touched) -> dict[str, str]:
@@ -118,7 +133,12 @@ def bronze_commits_sensor(
         context: dg.SensorEvaluationContext, lake: LakeResource
     ) -> dg.SensorResult | dg.SkipReason:
         settings = replace(lake.settings(), bronze_retention_days=retention_days)
-        return evaluate_bronze_commits(settings, partitions_def, context.cursor, datetime.now(UTC))
+        waiting = waiting_runs(context.instance, {job.name: _keys(DAY_TABLES)})
+        for run_id in cancel_superseded(context.instance, waiting):
+            context.log.info(f"cancelled waiting run {run_id}: a newer waiting run covers it")
+        return evaluate_bronze_commits(
+            settings, partitions_def, context.cursor, datetime.now(UTC), waiting
+        )
 
     return bronze_commits
 
@@ -128,48 +148,75 @@ def followup_requests(
     run_id: str,
     settings: Settings,
     partitions_def: dg.DailyPartitionsDefinition,
-    job_name: str,
+    lineage: Lineage,
     now: datetime,
 ) -> list[dg.RunRequest]:
-    """Returns the runs for the gold days outside run `run_id` that depend on the silver days it
-    wrote through the data (shared order ids, new users' next active day)."""
-    materialized = materialized_days(instance, run_id)
-    order_days = materialized.get(asset_key(SILVER_ORDERS), set())
-    activity_days = materialized.get(asset_key(SILVER_USER_ACTIVITY_DAILY), set())
+    """Returns the runs that rewrite what reads run `run_id`'s partitions outside it: one
+    `follow_ups` run over their days (superseding the job's waiting runs) and one
+    `whole_tables` run; what a waiting run already covers is left out (and waiting runs that
+    a newer one covers are cancelled)."""
+    written, whole_written = materialized(instance, run_id)
     span = partition_span(partitions_def, now)
-    if not (order_days or activity_days) or span is None:
+    if not written or span is None:
         return []
-    reading = affected_days(settings, order_days, activity_days)
-    plan = plan_followups(materialized, reading, *span)
-    return [
-        dg.RunRequest(
-            run_key=f"followup:{run_id}:{name}:{a}..{b}",
-            job_name=job_name,
-            asset_selection=[asset_key(BY_NAME[name])],
-            tags={**range_tags(a, b), AFTER_RUN_TAG: run_id},
+    waiting = waiting_runs(
+        instance,
+        {
+            INGESTED_DAYS_JOB: _keys(DAY_TABLES),
+            FOLLOWUP_JOB: _keys(FOLLOWUP_TABLES),
+            WHOLE_TABLES_JOB: _keys(WHOLE_TABLES),
+        },
+    )
+    cancel_superseded(instance, waiting)
+    needed = {
+        key: todo
+        for key, days in needed_days(settings, lineage, written, *span).items()
+        if (todo := uncovered(waiting, [key], days))
+    }
+    requests = []
+    if needed:
+        every = set().union(*needed.values())
+        a, b, more = absorb(waiting, FOLLOWUP_JOB, min(every), max(every))
+        selection = sorted(needed.keys() | more, key=lambda k: k.to_user_string())
+        requests.append(
+            dg.RunRequest(
+                run_key=f"followup:{run_id}:{a}..{b}",
+                job_name=FOLLOWUP_JOB,
+                asset_selection=selection,
+                tags={**range_tags(a, b), AFTER_RUN_TAG: run_id},
+            )
         )
-        for name, ranges in plan.items()
-        for a, b in ranges
-    ]
+    whole = _keys(WHOLE_TABLES)
+    if whole_followups(lineage, written, whole_written) and not any(
+        r.covers(whole) for r in waiting
+    ):
+        requests.append(
+            dg.RunRequest(
+                run_key=f"whole:{run_id}", job_name=WHOLE_TABLES_JOB, tags={AFTER_RUN_TAG: run_id}
+            )
+        )
+    return requests
 
 
-def silver_followups_sensor(
-    partitions_def: dg.DailyPartitionsDefinition, job: dg.UnresolvedAssetJobDefinition
+def followups_sensor(
+    partitions_def: dg.DailyPartitionsDefinition,
+    lineage: Lineage,
+    jobs: list[dg.UnresolvedAssetJobDefinition],
 ) -> dg.RunStatusSensorDefinition:
-    """Returns the sensor that follows each successful run that rewrote silver orders or
-    activity days."""
+    """Returns the sensor that follows each successful run with the runs its writes call for."""
 
     @dg.run_status_sensor(
         run_status=dg.DagsterRunStatus.SUCCESS,
-        name="silver_followups",
-        request_job=job,
+        name="follow_ups",
+        request_jobs=jobs,
         minimum_interval_seconds=FOLLOWUP_SENSOR_INTERVAL_S,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="After a run rewrote silver orders or activity days, rewrites the gold days "
-        "outside it that depend on them through the data: days sharing an order_id (revenue, "
-        "products, funnel), the next active day of users who became new (lifecycle).",
+        description="After a run, rewrites the partitions outside it that read the days it "
+        "rewrote: the windows that include them (WAU/MAU, sessions, funnel, lifecycle), days "
+        "sharing an order_id, the next active day of users who became new, and the "
+        "unpartitioned tables. Nothing a waiting run will do is requested twice.",
     )
-    def silver_followups(
+    def follow_ups(
         context: dg.RunStatusSensorContext, lake: LakeResource
     ) -> list[dg.RunRequest] | None:
         requests = followup_requests(
@@ -177,26 +224,14 @@ def silver_followups_sensor(
             context.dagster_run.run_id,
             lake.settings(),
             partitions_def,
-            job.name,
+            lineage,
             datetime.now(UTC),
         )
         # None (not a SkipReason) lets the sensor go on to the next finished run in this tick.
         return requests or None
 
-    return silver_followups
+    return follow_ups
 
 
-def automation_sensor() -> dg.AutomationConditionSensorDefinition:
-    """Returns the sensor that evaluates every asset's automation condition, running by default.
-
-    Dagster's default automation sensor ships stopped; this one runs every 15 s and launches
-    a multi-partition request as a backfill, so a single-run policy makes one run per range.
-    """
-    return dg.AutomationConditionSensorDefinition(
-        "automation_conditions",
-        target=dg.AssetSelection.all(),
-        default_status=dg.DefaultSensorStatus.RUNNING,
-        minimum_interval_seconds=AUTOMATION_INTERVAL_S,
-        description="Windows and whole tables: requests every partition whose dependency "
-        "partitions (through the partition mappings) changed since it was last materialized.",
-    )
+def _keys(tables: tuple[TableSpec, ...]) -> frozenset[dg.AssetKey]:
+    return frozenset(asset_key(t) for t in tables)

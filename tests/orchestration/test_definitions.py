@@ -60,13 +60,14 @@ def test_definitions_are_loadable_with_lineage_and_windows(settings: Settings) -
         else:
             assert node.partitions_def.start.date() == settings.start_date
             assert node.backfill_policy == dg.BackfillPolicy.single_run()
-        automated = node.automation_condition is not None
-        assert automated == (name != "silver/events"), name  # the sensor drives silver/events
+        assert node.automation_condition is None, name  # the two sensors drive every asset
 
     sensors = {s.name: s for s in defs.sensors}
-    assert set(sensors) == {"bronze_commits", "silver_followups", "automation_conditions"}
+    assert set(sensors) == {"bronze_commits", "follow_ups"}
     assert all(s.default_status == dg.DefaultSensorStatus.RUNNING for s in sensors.values())
-    assert sensors["bronze_commits"].minimum_interval_seconds == 15
+    assert sensors["bronze_commits"].minimum_interval_seconds == 5
+    for job in ("ingested_days", "follow_ups", "whole_tables"):  # steps share the run's process
+        assert defs.resolve_job_def(job).executor_def.name == "in_process", job
     assert all(s.default_status == dg.DefaultScheduleStatus.RUNNING for s in defs.schedules)
     assert {"close_yesterday", "lake_maintenance_nightly"} <= {s.name for s in defs.schedules}
     blocking = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys

@@ -1,5 +1,5 @@
-"""End to end: late events flow through the bronze sensor, automation and the follow-up sensor,
-re-materialize exactly the partitions that read them, and leave every table equal to a rebuild
+"""End to end: late events flow through the bronze sensor and the follow-up sensor, re-materialize
+exactly the partitions that read them in a few runs, and leave every table equal to a rebuild
 from scratch."""
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from eventlake.settings import Settings
 from orchestration.definitions import build_definitions
 from orchestration.jobs import DAY_TABLES, WHOLE_TABLES
 from orchestration.materialize import materialize_days
-from orchestration.partitions import day_ranges, range_tags
 from orchestration.resources import LakeResource
 
 TODAY = datetime.now(UTC).date()
@@ -69,34 +68,40 @@ def late_log() -> list[dict]:
     ]
 
 
-def days_of(partitions: set[str | None]) -> set[date | None]:
-    return {None if p is None else date.fromisoformat(p) for p in partitions}
+def followups(defs: dg.Definitions, instance: dg.DagsterInstance, settings: Settings,
+              run: dg.ExecuteInProcessResult) -> list[dg.RunRequest]:  # fmt: skip
+    """What the follow_ups sensor requests after `run`."""
+    sensor = defs.resolve_sensor_def("follow_ups")
+    with dg.build_run_status_sensor_context(
+        sensor_name="follow_ups",
+        dagster_event=run.get_run_success_event(),
+        dagster_instance=instance,
+        dagster_run=run.dagster_run,
+        resources={"lake": LakeResource.from_settings(settings)},
+    ) as context:
+        return list(sensor(context) or [])
 
 
-def requested(result: dg.EvaluateAutomationConditionsResult) -> dict[str, set[date | None]]:
-    out = {}
-    for name in ORDER:
-        parts = result.get_requested_partitions(dg.AssetKey(name.split("/")))
-        if parts:
-            out[name] = days_of(parts)
-    return out
+def execute(defs: dg.Definitions, instance: dg.DagsterInstance,
+            request: dg.RunRequest) -> dg.ExecuteInProcessResult:  # fmt: skip
+    """Runs a request of the follow_ups sensor as the daemon would (the lake is the defs')."""
+    job = defs.resolve_job_def(request.job_name or "")
+    result = job.execute_in_process(
+        instance=instance,
+        tags=request.tags,
+        asset_selection=request.asset_selection,
+    )
+    assert result.success
+    return result
 
 
-def execute(defs: dg.Definitions, instance: dg.DagsterInstance, settings: Settings,
-            wanted: dict[str, set[date | None]]) -> None:  # fmt: skip
-    """Runs what automation (or the follow-up sensor) asked for, in dependency order."""
-    assets = list(defs.assets or [])
-    resources = {"lake": LakeResource.from_settings(settings)}
-    for name in ORDER:
-        days = wanted.get(name)
-        if not days:
-            continue
-        key = dg.AssetKey(name.split("/"))
-        runs = [{}] if days == {None} else [range_tags(a, b) for a, b in day_ranges(days)]
-        for tags in runs:
-            result = dg.materialize(assets, selection=[key], tags=tags, instance=instance,
-                                    resources=resources)  # fmt: skip
-            assert result.success
+def planned(request: dg.RunRequest) -> tuple[str, str, str, set[str]]:
+    """A request as (job, first day, last day, selected assets)."""
+    tags = request.tags
+    first = tags.get("dagster/asset_partition_range_start", "")
+    last = tags.get("dagster/asset_partition_range_end", "")
+    keys = {k.to_user_string() for k in request.asset_selection or []}
+    return request.job_name or "", first, last, keys
 
 
 def rebuilt(settings: Settings, tmp_path: Path) -> Settings:
@@ -119,8 +124,6 @@ def test_late_events_rematerialize_exactly_the_partitions_that_read_them(
     bronze_sensor = defs.resolve_sensor_def("bronze_commits")
     with dg.build_sensor_context(instance=instance, resources=resources) as context:
         cursor = bronze_sensor.evaluate_tick(context).cursor
-    baseline = dg.evaluate_automation_conditions(defs=defs, instance=instance)
-    assert baseline.total_requested == 0  # no backfill of the quiet days since the start date
 
     append_bronze(settings, late_log())
     with dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources) as ctx:
@@ -131,47 +134,24 @@ def test_late_events_rematerialize_exactly_the_partitions_that_read_them(
     run = job.execute_in_process(instance=instance, tags=request.tags, resources=resources)
     assert run.success
 
-    first = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=baseline.cursor)
-    window_days = set(pl.date_range(ago(9), ago(0), eager=True).to_list())
-    assert requested(first) == {
-        "silver/sessions": {ago(11), ago(9)},  # a session of D reads D-1..D+1
-        "gold/sessions_daily": {ago(11), ago(9)},  # planned in the same tick, run after
-        "gold/daily_active_users": window_days,  # the 29 days after, up to today
-        "gold/funnel_daily": {ago(11)},  # the funnel of D reads D..D+1
-        "gold/lifecycle_daily": {ago(9)},  # D+1 compares with D
-        "silver/users": {None},
-        "gold/cohort_retention": {None},
-        "gold/customer_rfm": {None},
-    }
-    execute(defs, instance, settings, requested(first))
-    second = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=first.cursor)
-    assert second.total_requested == 0  # what ran satisfied every condition: no chain
-
-    followups = defs.resolve_sensor_def("silver_followups")
-    with dg.build_run_status_sensor_context(
-        sensor_name="silver_followups",
-        dagster_event=run.get_run_success_event(),
-        dagster_instance=instance,
-        dagster_run=run.dagster_run,
-        resources=resources,
-    ) as context:
-        asked = list(followups(context) or [])
-    wanted: dict[str, set[date | None]] = {}
-    for r in asked:
-        (key,) = r.asset_selection
-        a = date.fromisoformat(r.tags["dagster/asset_partition_range_start"])
-        b = date.fromisoformat(r.tags["dagster/asset_partition_range_end"])
-        wanted.setdefault(key.to_user_string(), set()).update(
-            pl.date_range(a, b, eager=True).to_list()
-        )
-    assert wanted == {
-        "gold/revenue_daily": {ago(3)},  # o1 now counts on -10, no longer on -3
-        "gold/revenue_by_product": {ago(3)},
-        "gold/product_performance": {ago(3)},
-        "gold/funnel_daily": {ago(4), ago(3)},
-        "gold/lifecycle_daily": {ago(4), ago(3)},  # u9 (-4) and u2 (-3) are no longer new
-    }
-    execute(defs, instance, settings, wanted)
+    asked = followups(defs, instance, settings, run)
+    sessions = {"silver/sessions", "gold/sessions_daily"}  # a session of D reads D-1..D+1
+    order_tables = {"gold/revenue_daily", "gold/revenue_by_product", "gold/product_performance"}
+    assert sorted(planned(r) for r in asked) == sorted([
+        ("whole_tables", "", "", set()),  # silver/users, cohorts and RFM read every day
+        # the funnel of D reads D..D+1
+        # one run: the days two apart at most share it. The funnel of D reads D..D+1; the 29
+        # days after for DAU/WAU/MAU up to today; D+1 for the lifecycle, D-1..D+1 for sessions;
+        # o1 now counts on -10, no longer on -3 (revenue, products, funnel of -4 and -3);
+        # u9 (-4) and u2 (-3) are no longer new (lifecycle)
+        ("follow_ups", ago(11).isoformat(), ago(0).isoformat(), {
+            *sessions, *order_tables, "gold/daily_active_users", "gold/funnel_daily",
+            "gold/lifecycle_daily",
+        }),
+    ])  # fmt: skip
+    for request in asked:
+        result = execute(defs, instance, request)
+        assert not followups(defs, instance, settings, result)  # the chain ends
 
     fresh = rebuilt(settings, tmp_path)
     for spec in TABLES:

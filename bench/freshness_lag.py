@@ -1,0 +1,158 @@
+"""Event-to-gold latency, computed from the lake and the Dagster event log after a run.
+
+An event counts in gold once a run that rebuilt its day from a bronze version holding the event
+has committed every day-partitioned gold table of that day:
+
+1. its bronze version: bronze/ingest_batches records, per committed micro-batch, the Kafka
+   offset ranges it wrote and the Delta version of that commit;
+2. which runs read it: each silver/events materialization records the bronze version it read
+   (metadata `bronze_version`) and its day partition;
+3. when gold was committed: the latest materialization of a gold day table for that day in the
+   same run (logged right after the Delta commit and the restatement ledger write).
+
+Latency = that moment minus the Kafka produce timestamp (bronze `kafka_timestamp`, set by the
+producer's client at produce time).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import dagster as dg
+import polars as pl
+
+from eventlake import lake
+from eventlake.catalog import BRONZE_EVENTS, BRONZE_INGEST_BATCHES, SILVER_EVENTS
+from eventlake.settings import Settings
+from orchestration.jobs import DAY_TABLES
+
+GOLD_DAY_KEYS = [dg.AssetKey(t.asset_key) for t in DAY_TABLES if t.layer == "gold"]
+_PAGE = 10_000
+
+
+def produced(settings: Settings, since: datetime, until: datetime) -> pl.DataFrame:
+    """One row per registered bronze event produced in [since, until): its day, Kafka position,
+    produce time (epoch seconds) and the bronze version that holds it."""
+    ranges = pl.Struct({"topic": pl.String, "partition": pl.Int64, "first": pl.Int64,
+                        "last": pl.Int64})  # fmt: skip
+    batches = (
+        lake.scan(settings, BRONZE_INGEST_BATCHES)
+        .select("events_version", pl.col("offset_ranges").str.json_decode(pl.List(ranges)))
+        .explode("offset_ranges")
+        .unnest("offset_ranges")
+        .rename({"topic": "kafka_topic", "partition": "kafka_partition"})
+        .with_columns(pl.col("kafka_partition").cast(pl.Int32))
+        .collect()
+        .sort("first")
+    )
+    events = (
+        lake.scan(settings, BRONZE_EVENTS)
+        .filter(
+            pl.col("registered"),
+            pl.col("kafka_timestamp").is_between(since, until, closed="left"),
+        )
+        .select(
+            "event_date",
+            "kafka_topic",
+            pl.col("kafka_partition").cast(pl.Int32),
+            "kafka_offset",
+            produced_s=pl.col("kafka_timestamp").dt.epoch("us") / 1e6,
+        )
+        .collect()
+        .sort("kafka_offset")
+    )
+    return (
+        events.join_asof(
+            batches,
+            left_on="kafka_offset",
+            right_on="first",
+            by=["kafka_topic", "kafka_partition"],
+            strategy="backward",
+        )
+        .filter(pl.col("kafka_offset") <= pl.col("last"))
+        .select("event_date", "produced_s", bronze_version="events_version")
+    )
+
+
+def materializations(instance: dg.DagsterInstance, key: dg.AssetKey) -> list[dg.EventLogRecord]:
+    """Returns every materialization of `key` in the instance."""
+    records: list[dg.EventLogRecord] = []
+    cursor = None
+    while True:
+        page = instance.fetch_materializations(key, limit=_PAGE, cursor=cursor)
+        records.extend(page.records)
+        if not page.has_more:
+            return records
+        cursor = page.cursor
+
+
+def gold_commits(instance: dg.DagsterInstance) -> pl.DataFrame:
+    """One row per (run, day) that rebuilt silver/events of the day and then every gold day
+    table: the bronze version it read and when its last gold table of the day was committed."""
+    silver = []
+    for record in materializations(instance, dg.AssetKey(SILVER_EVENTS.asset_key)):
+        entry = record.event_log_entry
+        meta = entry.asset_materialization.metadata if entry.asset_materialization else {}
+        version = meta.get("bronze_version")
+        if version is not None and entry.dagster_event and entry.dagster_event.partition:
+            silver.append((entry.run_id, entry.dagster_event.partition, int(version.value)))
+    gold = [
+        (r.event_log_entry.run_id, r.event_log_entry.dagster_event.partition, r.timestamp)
+        for key in GOLD_DAY_KEYS
+        for r in materializations(instance, key)
+        if r.event_log_entry.dagster_event and r.event_log_entry.dagster_event.partition
+    ]
+    runs = pl.DataFrame(silver, schema=["run_id", "day", "bronze_version"], orient="row")
+    done = (
+        pl.DataFrame(gold, schema=["run_id", "day", "committed_s"], orient="row")
+        .group_by("run_id", "day")
+        .agg(pl.col("committed_s").max(), tables=pl.len())
+        .filter(pl.col("tables") == len(GOLD_DAY_KEYS))
+    )
+    return runs.join(done, on=["run_id", "day"]).with_columns(
+        pl.col("day").str.to_date(), pl.col("bronze_version").cast(pl.Int64)
+    )
+
+
+def latencies(events: pl.DataFrame, commits: pl.DataFrame) -> pl.DataFrame:
+    """Each event with `latency_s`: from its produce time to the first gold commit of its day
+    built from a bronze version that holds it (null: not in gold yet)."""
+    # For each day, the earliest commit among those that read version v or later: a suffix
+    # minimum over the commits sorted by the version they read.
+    first_at = (
+        commits.group_by("day", "bronze_version")
+        .agg(pl.col("committed_s").min())
+        .sort("day", "bronze_version", descending=[False, True])
+        .with_columns(pl.col("committed_s").cum_min().over("day").alias("counted_s"))
+        .select("day", "bronze_version", "counted_s")
+        .sort("bronze_version")
+    )
+    joined = events.sort("bronze_version").join_asof(
+        first_at,
+        on="bronze_version",
+        by_left="event_date",
+        by_right="day",
+        strategy="forward",
+    )
+    return joined.with_columns(latency_s=pl.col("counted_s") - pl.col("produced_s"))
+
+
+def summary(lat: pl.DataFrame) -> dict[str, float | int | None]:
+    """Returns the event count, how many are not in gold, and p50/p99/max latency in seconds
+    (an event not in gold counts as infinitely late)."""
+    missing = lat.get_column("latency_s").null_count()
+    values = lat.get_column("latency_s").fill_null(float("inf"))
+    if values.is_empty():
+        return {"events": 0, "not_in_gold": 0, "p50_s": None, "p99_s": None, "max_s": None}
+    return {
+        "events": lat.height,
+        "not_in_gold": missing,
+        "p50_s": float(values.quantile(0.5, "higher")),
+        "p99_s": float(values.quantile(0.99, "higher")),
+        "max_s": float(values.max()),
+    }
+
+
+def now_s() -> float:
+    """Returns the wall clock in epoch seconds (the clock Kafka timestamps use)."""
+    return datetime.now(UTC).timestamp()
