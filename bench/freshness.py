@@ -49,8 +49,6 @@ TARGET_P99_S = 60.0
 SAMPLE_S = 2.0
 WAITING = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED]
 IN_FLIGHT = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
-# Clients against the bundled broker: a group join in seconds, fetches woken within 10 ms.
-KAFKA_CONFIG = {"session.timeout.ms": 6000, "heartbeat.interval.ms": 1000, "fetch.wait.max.ms": 10}
 
 
 @dataclass
@@ -114,7 +112,6 @@ def run_phase(phase: Phase, folder: Path, args: argparse.Namespace) -> dict[str,
         **os.environ,
         "EVENTLAKE_LAKE_ROOT": str(folder / "lake"),
         "EVENTLAKE_KAFKA_BOOTSTRAP": f"127.0.0.1:{ports['broker']}",
-        "EVENTLAKE_KAFKA_CONFIG": json.dumps(KAFKA_CONFIG),
     }
     el = [sys.executable, "-m", "eventlake.cli"]
     state = folder / "state"

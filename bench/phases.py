@@ -17,7 +17,6 @@ from typing import Any
 
 import dagster as dg
 import polars as pl
-from dagster._core.definitions.asset_daemon_cursor import AssetDaemonCursor
 from polars.testing import assert_frame_equal
 
 from bench import duckdb_gold
@@ -26,12 +25,14 @@ from eventlake import lake
 from eventlake.catalog import BRONZE_EVENTS, BY_NAME
 from eventlake.settings import Settings
 from orchestration.definitions import build_definitions
+from orchestration.followups import Lineage
+from orchestration.jobs import INGESTED_DAYS_JOB
 from orchestration.materialize import materialize_days
-from orchestration.partitions import day_ranges, range_tags
-from orchestration.resources import LakeResource
+from orchestration.partitions import range_tags
 from orchestration.sensors import followup_requests
 
 SHAPE_FIRST_DAY = BenchShape().first_day
+MAX_FOLLOWUP_RUNS = 10  # the follow-ups of a day's run end after one round (two runs)
 ORDER = [
     "silver/sessions", "gold/revenue_daily", "gold/revenue_by_product", "gold/daily_active_users",
     "gold/sessions_daily", "gold/funnel_daily", "gold/product_performance", "gold/lifecycle_daily",
@@ -85,8 +86,6 @@ def phase_full(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
         started = time.perf_counter()
         report = materialize_days(settings, first, last, instance=instance)
         seconds = time.perf_counter() - started
-        cursor = dg.evaluate_automation_conditions(build_definitions(settings), instance).cursor
-    (Path(args.workdir) / "cursor.json").write_text(dg.serialize_value(cursor))
     return {"seconds": seconds, "rows": report.rows, "first": str(first), "last": str(last)}
 
 
@@ -104,54 +103,77 @@ def late_events(settings: Settings, day: date, n: int = 2000) -> pl.DataFrame:
 
 
 def phase_day(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
+    """The run the bronze_commits sensor requests for the late day: the `ingested_days` job
+    (silver and every day-partitioned table) over that one day."""
     day = late_day(args.days)
     late = late_events(settings, day)
     lake.append(settings, BRONZE_EVENTS, late, metadata={lake.EVENT_DATES_KEY: str(day)})
+    job = build_definitions(settings).resolve_job_def(INGESTED_DAYS_JOB)  # carries the lake
     with dg.DagsterInstance.get() as instance:
         started = time.perf_counter()
-        report = materialize_days(settings, day, day, instance=instance)
+        result = job.execute_in_process(instance=instance, tags=range_tags(day, day))
         seconds = time.perf_counter() - started
-    (Path(args.workdir) / "day_run.txt").write_text(report.run_id)
-    return {"seconds": seconds, "day": str(day), "late_events": late.height, "rows": report.rows}
+    assert result.success
+    (Path(args.workdir) / "day_run.txt").write_text(result.run_id)
+    return {"seconds": seconds, "day": str(day), "late_events": late.height,
+            "rows": rows_written(result)}  # fmt: skip
+
+
+def rows_written(result: dg.ExecuteInProcessResult) -> dict[str, int]:
+    """Returns the rows a run wrote per table (the `rows` metadata of its materializations)."""
+    rows = {}
+    for event in result.get_asset_materialization_events():
+        value = event.materialization.metadata.get("rows")
+        if event.asset_key is not None and isinstance(value, dg.IntMetadataValue):
+            rows[event.asset_key.to_user_string()] = value.value or 0
+    return rows
 
 
 def phase_windows(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
+    """What the follow_ups sensor does after the day's run, each request run as the daemon
+    launches it (one run at a time), then the follow-ups of those runs, until none are left."""
     defs = build_definitions(settings)
-    resources = {"lake": LakeResource.from_settings(settings)}
-    assets = [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition | dg.AssetSpec)]
-    text = (Path(args.workdir) / "cursor.json").read_text()
-    cursor = dg.deserialize_value(text, AssetDaemonCursor)
-    run_id = (Path(args.workdir) / "day_run.txt").read_text()
+    partitions = daily_span(defs)
+    lineage = Lineage.of(a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition))
+    done: dict[str, set[str | None]] = {}
+    runs: list[dict[str, Any]] = []
+    todo = [(Path(args.workdir) / "day_run.txt").read_text()]
     with dg.DagsterInstance.get() as instance:
         started = time.perf_counter()
-        result = dg.evaluate_automation_conditions(defs, instance, cursor=cursor)
-        wanted: dict[str, set[date | None]] = {}
-        for name in ORDER:
-            parts = result.get_requested_partitions(dg.AssetKey(name.split("/")))
-            wanted[name] = {None if p is None else date.fromisoformat(p) for p in parts}
-        partitions = daily_span(defs)
-        for request in followup_requests(instance, run_id, settings, partitions,
-                                         "silver_followups", datetime.now(UTC)):  # fmt: skip
-            (key,) = request.asset_selection or []
-            a = date.fromisoformat(request.tags["dagster/asset_partition_range_start"])
-            b = date.fromisoformat(request.tags["dagster/asset_partition_range_end"])
-            days = pl.date_range(a, b, eager=True).to_list()
-            wanted.setdefault(key.to_user_string(), set()).update(days)
-        runs = 0
-        for name in ORDER:
-            asked = wanted.get(name) or set()
-            key = dg.AssetKey(name.split("/"))
-            if asked == {None}:
-                tagsets: list[dict[str, str]] = [{}]
-            else:
-                tagsets = [range_tags(a, b) for a, b in day_ranges(d for d in asked if d)]
-            for tags in tagsets:
-                dg.materialize(assets, selection=[key], tags=tags, instance=instance,
-                               resources=resources)  # fmt: skip
-                runs += 1
+        while todo:
+            after = todo.pop(0)
+            for request in followup_requests(instance, after, settings, partitions, lineage,
+                                             datetime.now(UTC)):  # fmt: skip
+                job = defs.resolve_job_def(request.job_name or "")
+                began = time.perf_counter()
+                # As the daemon launches it: the defs carry the lake resource.
+                result = job.execute_in_process(instance=instance, tags=request.tags,
+                                                asset_selection=request.asset_selection)  # fmt: skip
+                assert result.success, request.job_name
+                runs.append(describe(request, time.perf_counter() - began))
+                assert len(runs) <= MAX_FOLLOWUP_RUNS, f"follow-ups do not end: {runs}"
+                for event in result.get_asset_materialization_events():
+                    if event.asset_key is not None:
+                        key = event.asset_key.to_user_string()
+                        done.setdefault(key, set()).add(event.partition)
+                todo.append(result.run_id)
         seconds = time.perf_counter() - started
-    requested = {k: len(v) for k, v in wanted.items() if v}
-    return {"seconds": seconds, "runs": runs, "requested_partitions": requested}
+    # Per asset: the day partitions the follow-ups rewrote, or "whole" for an unpartitioned one.
+    rewritten = {n: "whole" if done[n] == {None} else len(done[n]) for n in ORDER if n in done}
+    return {"seconds": seconds, "runs": runs, "rematerialized_partitions": rewritten}
+
+
+def describe(request: dg.RunRequest, seconds: float) -> dict[str, Any]:
+    """Returns one follow-up run as the report records it: job, day range, assets, wall."""
+    tags = request.tags
+    first = tags.get("dagster/asset_partition_range_start")
+    last = tags.get("dagster/asset_partition_range_end")
+    return {
+        "job": request.job_name,
+        "days": f"{first}..{last}" if first else None,
+        "assets": [k.to_user_string() for k in request.asset_selection or []],
+        "seconds": round(seconds, 2),
+    }
 
 
 def daily_span(defs: dg.Definitions) -> dg.DailyPartitionsDefinition:

@@ -8,10 +8,11 @@ import is paid before the clock starts):
 
 1. full: `eventlake materialize`'s code path (in-process Dagster runs of every asset: the
    day range in one run, then the unpartitioned tables) over every day;
-2. day: late events for one day in the middle are appended; that day of every asset, and the
-   unpartitioned tables, are materialized (what the bronze-commit sensor's run does);
-3. windows: automation is evaluated and every partition it requests (the windows that
-   include the day) is materialized, plus the follow-up sensor's requests;
+2. day: late events for one day in the middle are appended and the `ingested_days` job runs
+   over that day (silver and every day-partitioned table: the bronze-commit sensor's run);
+3. windows: what the follow-up sensor requests after that run (`followup_requests`: one
+   `follow_ups` run over the windows and data-dependent days that read the day, one
+   `whole_tables` run) is executed run by run, then the follow-ups of those runs (none);
 4. duckdb: DuckDB computes the same gold tables from the same silver files; the results are
    compared with the Polars tables written by 1-3.
 

@@ -23,10 +23,10 @@ def rows(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
          f"<= {targets['full']['seconds']:.0f} s, <= 4 GB"),
         ("  DuckDB: the same gold tables from the same silver files", *fig("duckdb"),
          "reference"),
-        (f"one day ({p['day']['day']}, {p['day']['late_events']} late events): every asset",
-         *fig("day"), f"<= {targets['day']['seconds']:.0f} s"),
-        ("  then the windows that include it (automation + follow-ups)", *fig("windows"),
-         f"<= {targets['windows']['seconds']:.0f} s"),
+        (f"one day ({p['day']['day']}, {p['day']['late_events']} late events): every "
+         "day-partitioned asset", *fig("day"), f"<= {targets['day']['seconds']:.0f} s"),
+        ("  then the windows that include it and the whole tables (follow-ups)",
+         *fig("windows"), f"<= {targets['windows']['seconds']:.0f} s"),
     ]  # fmt: skip
     return out
 
@@ -52,6 +52,9 @@ def print_table(report: dict[str, Any]) -> bool:
     print(
         "CPU share used by other processes: " + ", ".join(f"{k} {v:.0%}" for k, v in shares.items())
     )
+    windows = report["phases"]["windows"]
+    parts = ", ".join(f"{k} {v}" for k, v in windows["rematerialized_partitions"].items())
+    print(f"follow-ups: {followup_runs(report)}; partitions rewritten: {parts}")
     checks = report["phases"]["duckdb"]["cross_check"]
     print("DuckDB cross-check: " + ", ".join(f"{k.split('/')[1]} {v}" for k, v in checks.items()))
     ok = met(report)
@@ -99,11 +102,12 @@ def markdown(report: dict[str, Any]) -> str:
         + ", ".join(f"`{k}` {v}" for k, v in report["phases"]["duckdb"]["cross_check"].items())
         + ".",
         "",
-        "Partitions the late day re-materialized through automation and follow-ups: "
+        "Partitions the follow-ups of the late day's run re-materialized: "
         + ", ".join(
-            f"`{k}` {v}" for k, v in report["phases"]["windows"]["requested_partitions"].items()
+            f"`{k}` {v}"
+            for k, v in report["phases"]["windows"]["rematerialized_partitions"].items()
         )
-        + f" ({report['phases']['windows']['runs']} runs).",
+        + f" ({followup_runs(report)}).",
         "",
         "Result: SPEC section 5 projections target "
         + ("**met**." if met(report) else "**NOT met**.")
@@ -114,6 +118,17 @@ def markdown(report: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def followup_runs(report: dict[str, Any]) -> str:
+    """Returns the follow-up runs of the windows phase, e.g. "2 runs: follow_ups 2.1 s over
+    2026-02-14..2026-03-16, whole_tables 3.0 s"."""
+    runs = report["phases"]["windows"]["runs"]
+    each = ", ".join(
+        f"{r['job']} {r['seconds']:.1f} s" + (f" over {r['days']}" if r["days"] else "")
+        for r in runs
+    )
+    return f"{len(runs)} run{'' if len(runs) == 1 else 's'}" + (f": {each}" if each else "")
 
 
 def write_docs(path: Path, report: dict[str, Any]) -> None:

@@ -3,8 +3,8 @@ followed by runs for the partitions outside it that read what it wrote.
 
 Late data: the ingester writes an event in the partition of its own day, and records that
 day in the commit metadata, so a late event simply adds its (past) day to the touched days;
-the `bronze_commits` sensor runs each contiguous range of touched days (the version is in the
-run key: a day that ran before runs again when it changes). After any successful run (sensor
+the `bronze_commits` sensor runs the touched days (the version is in the run key: a day that
+ran before runs again when it changes). After any successful run (sensor
 runs, UI backfills, the nightly close), `follow_ups` requests the windows and data-dependent
 days outside it (orchestration/followups.py) and the unpartitioned tables. Both drop what a
 run still waiting in the queue will do (orchestration/coalesce.py): the queue stays bounded
@@ -127,7 +127,7 @@ def bronze_commits_sensor(
         minimum_interval_seconds=BRONZE_SENSOR_INTERVAL_S,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Runs silver and gold for exactly the event days new bronze/events commits "
-        "touched (late days included), one run per contiguous range of days.",
+        "touched (late days included): one run a tick at most, over the days no waiting run covers.",
     )
     def bronze_commits(
         context: dg.SensorEvaluationContext, lake: LakeResource
@@ -210,6 +210,9 @@ def followups_sensor(
         name="follow_ups",
         request_jobs=jobs,
         minimum_interval_seconds=FOLLOWUP_SENSOR_INTERVAL_S,
+        # runs executed in-process (`eventlake materialize`, reconciliation's healing) have no
+        # code location: without this, the daemon would not follow them
+        monitor_all_code_locations=True,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="After a run, rewrites the partitions outside it that read the days it "
         "rewrote: the windows that include them (WAU/MAU, sessions, funnel, lifecycle), days "
