@@ -20,6 +20,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import IO
 
+from eventlake import restart
 from eventlake.errors import EventlakeError
 from eventlake.settings import Settings
 
@@ -33,6 +34,14 @@ run_coordinator:
   class: QueuedRunCoordinator
   config:
     max_concurrent_runs: 2
+    dequeue_interval_seconds: 1
+    # one run at a time per lane (days: ingested_days and follow_ups; whole: whole_tables),
+    # so an older run never overwrites a newer one's figures (docs/architecture.md)
+    tag_concurrency_limits:
+      - key: eventlake/lane
+        value:
+          applyLimitPerUniqueValue: true
+        limit: 1
 """
 WORKSPACE_YAML = """\
 load_from:
@@ -65,9 +74,15 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     p.add_argument("--state-dir", default=".eventlake", help="logs, pid files, Dagster home")
     p.add_argument("--dagster-port", type=_port, default=3000)
     p.add_argument("--dashboard-port", type=_port, default=8501)
-    p.add_argument("--rate", type=_positive, default=20.0, help="steady events/s (default 20)")
+    p.add_argument(
+        "--rate",
+        type=_not_negative,
+        default=20.0,
+        help="steady simulated events/s (default 20; 0: none, feed it your own)",
+    )
     p.add_argument("--history-days", type=int, default=14, help="days of simulated history first")
-    p.add_argument("--history-events", type=int, default=30_000, help="events of simulated history")
+    p.add_argument("--history-events", type=int, default=30_000,
+                   help="events of simulated history (0: none)")  # fmt: skip
     p.set_defaults(handler=run)
 
 
@@ -78,10 +93,10 @@ def _port(text: str) -> int:
     return port
 
 
-def _positive(text: str) -> float:
+def _not_negative(text: str) -> float:
     value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text} must be > 0")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must be >= 0")
     return value
 
 
@@ -123,15 +138,35 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)  # also when started with SIGINT ignored (nohup, &)
     try:
+        fresh_broker = not restart.broker_answers(settings.kafka_bootstrap)
         _check(subprocess.run([*el, "broker", "start", "--state-dir", str(state)], env=env))
-        print(f"seeding {args.history_events} events over {args.history_days} days of history…")
+        if fresh_broker and restart.bronze_exists(settings):
+            _follow_new_topics(el, env, settings, logs)
+        kept = restart.bronze_events(settings)
+        if kept.count:
+            print(
+                f"keeping the lake of the previous run: {kept.count:,} events from {kept.first} "
+                f"to {kept.last}; no history seeded"
+            )
         faults = "--duplicates 0.005 --late 0.002 --out-of-order 0.01 --malformed 0.001".split()
-        history = ["--count", str(args.history_events), "--days", str(args.history_days)]
-        _check(subprocess.run([*el, "simulate", *history, *faults, "--seed", "1"], env=env))
+        if args.history_events > 0 and not kept.count:
+            print(f"seeding {args.history_events} events over {args.history_days} days of history…")
+            history = ["--count", str(args.history_events), "--days", str(args.history_days)]
+            _check(subprocess.run([*el, "simulate", *history, *faults, "--seed", "1"], env=env))
         start = lambda name, cmd: children.append(_spawn(name, cmd, env, logs))  # noqa: E731
-        steady = ["--count", "0", "--rate", str(args.rate), "--seed", "2", "--no-progress"]
-        start("simulator", [*el, "simulate", *steady, *faults])
+        # a kept lake already holds the events of the first run's seed: silver would drop
+        # them again as duplicates, so the stream starts from a fresh seed
+        seed = [] if kept.count else ["--seed", "2"]
+        steady = ["--count", "0", "--rate", str(args.rate), *seed, "--no-progress"]
+        if args.rate > 0:
+            start("simulator", [*el, "simulate", *steady, *faults])
         start("ingester", [*el, "ingest"])
+        ended = restart.end_unfinished_runs(dagster_home)
+        if ended:
+            print(
+                "Dagster runs the previous session left unfinished (their workers stopped with "
+                "it): " + ", ".join(f"{n} marked {how}" for how, n in ended.items())
+            )
         start("dagster", [sys.executable, "-m", "dagster", "dev", "-w", str(workspace),
                           *f"-h 127.0.0.1 -p {args.dagster_port}".split()])  # fmt: skip
         start("dashboard", [sys.executable, "-m", "streamlit", "run", _dashboard_app(),
@@ -166,6 +201,22 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         subprocess.run([*el, "broker", "stop", "--state-dir", str(state)], env=env)
         if stopping:
             print("stopped.")
+
+
+def _follow_new_topics(el: list[str], env: dict[str, str], settings: Settings, logs: Path) -> None:
+    """Resets the offsets of record of the default topics to earliest, as
+    `eventlake reset-offsets --to earliest --yes` does, in its own process like every piece
+    (eventlake/ does not import ingest/). For a broker `up` has just started: it keeps
+    nothing, so its topics are new and empty, and the offsets of record that bronze holds
+    belong to the previous broker's topics (docs/operations.md, "The local stack")."""
+    topics = [arg for topic in settings.topics for arg in ("--topic", topic)]
+    with (logs / "reset-offsets.log").open("ab") as out:
+        reset = [*el, "reset-offsets", *topics, "--to", "earliest", "--yes"]
+        _check(subprocess.run(reset, env=env, stdout=out))
+    print(
+        f"the bundled broker starts empty: topics {', '.join(settings.topics)} are new; "
+        "bronze keeps its events and follows the new topics from offset 0"
+    )
 
 
 def _check(result: subprocess.CompletedProcess[bytes]) -> None:

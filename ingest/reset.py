@@ -81,5 +81,7 @@ def apply(settings: Settings, changes: list[PartitionReset]) -> int:
         BRONZE_EVENTS,
         BRONZE_EVENTS.empty(),
         offsets=txns,
-        metadata={RESET_KEY: json.dumps(record, sort_keys=True)},
+        # no rows: an empty list of event dates tells the bronze sensor no day changed (without
+        # it, a commit of unknown days makes it rebuild every day)
+        metadata={RESET_KEY: json.dumps(record, sort_keys=True), lake.EVENT_DATES_KEY: ""},
     )

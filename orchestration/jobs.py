@@ -132,6 +132,6 @@ def whole_tables_job() -> dg.UnresolvedAssetJobDefinition:
         selection=tables_selection(WHOLE_TABLES),
         executor_def=dg.in_process_executor,
         tags={LANE_TAG: "whole"},
-        description="silver/users, cohort retention and RFM, rebuilt whole after runs that "
+        description="The users table, cohort retention and RFM, rebuilt whole after runs that "
         "rewrote the silver days they read.",
     )

@@ -87,6 +87,8 @@ def test_a_recreated_topic_is_refused_until_reset_offsets(
 
     reset = run(kafka_settings, "reset-offsets", "--topic", topic, "--yes", cwd=tmp_path)
     assert reset.returncode == 0, reset.stderr
+    events = lake.open_table(kafka_settings, BRONZE_EVENTS)
+    assert events is not None and events.history(1)[0][lake.EVENT_DATES_KEY] == ""  # no day
     again = run(kafka_settings, "ingest", "--until-idle", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     rows = lake.scan(kafka_settings, BRONZE_EVENTS).sort("ingested_at", "kafka_offset").collect()
