@@ -69,6 +69,8 @@ class Lineage:
 
     windows: tuple[Window, ...]
     whole: Mapping[dg.AssetKey, frozenset[dg.AssetKey]]  # unpartitioned asset -> its parents
+    # the checks each asset evaluates as it writes (not the nightly reconciliation's)
+    checks: Mapping[dg.AssetKey, frozenset[dg.AssetCheckKey]]
 
     @classmethod
     def of(cls, assets: Iterable[dg.AssetsDefinition]) -> Lineage:
@@ -77,7 +79,10 @@ class Lineage:
         partitioned = {s.key for a in assets if a.partitions_def is not None for s in a.specs}
         windows: list[Window] = []
         whole: dict[dg.AssetKey, frozenset[dg.AssetKey]] = {}
+        checks: dict[dg.AssetKey, set[dg.AssetCheckKey]] = defaultdict(set)
         for definition in assets:
+            for check in definition.check_specs:
+                checks[check.asset_key].add(check.key)
             for spec in definition.specs:
                 parents = [d for d in spec.deps if d.asset_key in partitioned]
                 if definition.partitions_def is None:
@@ -92,7 +97,7 @@ class Lineage:
                     else:
                         raise ValueError(f"{spec.key.to_user_string()}: unsupported mapping")
                     windows.append(Window(spec.key, dep.asset_key, start, end))
-        return cls(tuple(windows), whole)
+        return cls(tuple(windows), whole, {k: frozenset(v) for k, v in checks.items()})
 
 
 def spread(lineage: Lineage, written: Days, first: date, last: date) -> Days:

@@ -183,6 +183,10 @@ def followup_requests(
                 run_key=f"followup:{run_id}:{a}..{b}",
                 job_name=FOLLOWUP_JOB,
                 asset_selection=selection,
+                # a selection brings every check of its assets, the nightly reconciliation's too
+                asset_check_keys=sorted(
+                    (c for k in selection for c in lineage.checks.get(k, ())), key=str
+                ),
                 tags={**range_tags(a, b), AFTER_RUN_TAG: run_id},
             )
         )

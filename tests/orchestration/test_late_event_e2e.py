@@ -149,6 +149,10 @@ def test_late_events_rematerialize_exactly_the_partitions_that_read_them(
             "gold/lifecycle_daily",
         }),
     ])  # fmt: skip
+    (follow,) = [r for r in asked if r.job_name == "follow_ups"]
+    checks = {(k.asset_key.to_user_string(), k.name) for k in follow.asset_check_keys or []}
+    assert ("gold/daily_active_users", "dau_le_wau_le_mau") in checks  # written with the asset
+    assert not any(name == "matches_log_rebuild" for _, name in checks)  # nightly only
     for request in asked:
         result = execute(defs, instance, request)
         assert not followups(defs, instance, settings, result)  # the chain ends
