@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint fmt bench bench-projections bench-dashboard bench-ingest clean
+.PHONY: demo test lint fmt bench bench-projections bench-dashboard bench-ingest bench-freshness clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ bench-projections: $(STAMP)
 ## bench-dashboard: every page's queries at 10M events (cold and warm), beside SPEC's 300 ms
 bench-dashboard: $(STAMP)
 	$(BIN)/python -m bench.dashboard
+
+## bench-freshness: the whole local stack at 20, 1,000 and 5,000 events/s and a late burst: event-to-gold latency, run queue
+bench-freshness: $(STAMP)
+	$(BIN)/python -m bench.freshness
 
 ## bench-ingest: 2M events through one ingester beside the raw consume rate; latency; peak RSS
 bench-ingest: $(STAMP)

@@ -35,13 +35,21 @@ run_coordinator:
   config:
     max_concurrent_runs: 2
     dequeue_interval_seconds: 1
-    # one run at a time per lane (days: ingested_days and follow_ups; whole: whole_tables),
-    # so an older run never overwrites a newer one's figures (docs/architecture.md)
+    # one run at a time per lane: today, the past days, the unpartitioned tables (a run of
+    # several days holds each lane it writes in), so an older run never overwrites a newer
+    # one's figures (docs/architecture.md, "The loop")
     tag_concurrency_limits:
-      - key: eventlake/lane
-        value:
-          applyLimitPerUniqueValue: true
+      - key: eventlake/lane.today
         limit: 1
+      - key: eventlake/lane.past
+        limit: 1
+      - key: eventlake/lane.whole
+        limit: 1
+# a run that failed, or that `up` ended because its worker stopped with the previous stack,
+# runs again once: its days are rebuilt although the sensors have moved past them
+run_retries:
+  enabled: true
+  max_retries: 1
 """
 WORKSPACE_YAML = """\
 load_from:

@@ -14,6 +14,11 @@ A run reads the lake when its steps start, not when it was requested, so a run s
 A run that has started may already have read the log, so it covers nothing. The queue then
 holds at most a couple of waiting runs per job, however many commits, late days or runs
 arrive (docs/architecture.md, "The loop").
+
+Lanes: the runs the sensors launch carry one tag per lane they write in (`lane_tags`): today,
+the past days, the unpartitioned tables. The run queue runs one run at a time per lane, so
+two runs that write the same partition never overlap (the older could commit last), while a
+run for today and one for yesterday run side by side.
 """
 
 from __future__ import annotations
@@ -28,6 +33,9 @@ WAITING = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED]
 _RANGE_START = "dagster/asset_partition_range_start"
 _RANGE_END = "dagster/asset_partition_range_end"
 _PARTITION = "dagster/partition"
+LANE_TODAY = "eventlake/lane.today"
+LANE_PAST = "eventlake/lane.past"
+LANE_WHOLE = "eventlake/lane.whole"
 
 
 @dataclass(frozen=True)
@@ -113,3 +121,15 @@ def cancel_superseded(instance: dg.DagsterInstance, waiting: list[WaitingRun]) -
                 instance.report_run_canceled(record, message="superseded by a newer waiting run")
                 cancelled.append(run.run_id)
     return cancelled
+
+
+def lane_tags(first: date | None, last: date | None, today: date) -> dict[str, str]:
+    """Returns the lane tags of a run over days [first, last] (None: an unpartitioned run)."""
+    if first is None or last is None:
+        return {LANE_WHOLE: "1"}
+    tags = {}
+    if last >= today:
+        tags[LANE_TODAY] = "1"
+    if first < today:
+        tags[LANE_PAST] = "1"
+    return tags

@@ -37,9 +37,6 @@ INGESTED_DAYS_JOB = "ingested_days"
 RECONCILE_CHECK = "matches_log_rebuild"
 FOLLOWUP_JOB = "follow_ups"
 WHOLE_TABLES_JOB = "whole_tables"
-# The runs the sensors launch carry a lane: the local stack runs each lane one run at a time
-# (docs/architecture.md, "The loop"), so a run never overwrites a newer run's figures.
-LANE_TAG = "eventlake/lane"
 DAY_TABLES: tuple[TableSpec, ...] = (
     SILVER_EVENTS,
     *TYPED_TABLES,
@@ -104,7 +101,6 @@ def ingested_days_job(partitions_def: dg.PartitionsDefinition) -> dg.UnresolvedA
         selection=tables_selection(DAY_TABLES),
         partitions_def=partitions_def,
         executor_def=dg.in_process_executor,
-        tags={LANE_TAG: "days"},
         description="Silver and every day-partitioned table for a range of days (the days new "
         "bronze commits touched, or the nightly close of yesterday). The partitions outside "
         "the range that read its days follow through the follow_ups sensor.",
@@ -118,7 +114,6 @@ def followup_job(partitions_def: dg.PartitionsDefinition) -> dg.UnresolvedAssetJ
         selection=tables_selection(FOLLOWUP_TABLES),
         partitions_def=partitions_def,
         executor_def=dg.in_process_executor,
-        tags={LANE_TAG: "days"},
         description="The day partitions outside a finished run that read the days it rewrote: "
         "the windows that include them (WAU/MAU, sessions, funnel, lifecycle) and the days "
         "sharing an order_id or a new user's next active day.",
@@ -131,7 +126,6 @@ def whole_tables_job() -> dg.UnresolvedAssetJobDefinition:
         WHOLE_TABLES_JOB,
         selection=tables_selection(WHOLE_TABLES),
         executor_def=dg.in_process_executor,
-        tags={LANE_TAG: "whole"},
         description="The users table, cohort retention and RFM, rebuilt whole after runs that "
         "rewrote the silver days they read.",
     )

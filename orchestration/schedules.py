@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import dagster as dg
 
+from orchestration.coalesce import lane_tags
 from orchestration.partitions import range_tags
 
 CLOSE_DAY_CRON = "30 0 * * *"  # 00:30 UTC: yesterday is complete (bar events more than 30 min late)
@@ -32,8 +33,10 @@ def close_day_schedule(
         yesterday = (context.scheduled_execution_time - timedelta(days=1)).date()
         if yesterday < partitions_def.start.date():
             return dg.SkipReason(f"{yesterday} is before the first partition")
+        today = context.scheduled_execution_time.date()
         return dg.RunRequest(
-            run_key=f"close-day:{yesterday.isoformat()}", tags=range_tags(yesterday, yesterday)
+            run_key=f"close-day:{yesterday.isoformat()}",
+            tags={**range_tags(yesterday, yesterday), **lane_tags(yesterday, yesterday, today)},
         )
 
     return close_yesterday

@@ -28,6 +28,7 @@ from orchestration.coalesce import (
     WaitingRun,
     absorb,
     cancel_superseded,
+    lane_tags,
     uncovered,
     waiting_runs,
 )
@@ -95,6 +96,7 @@ def evaluate_bronze_commits(
         run_key=f"{BRONZE_EVENTS.name}@{touched.version}:{mode}:{a}..{b}",
         tags={
             **range_tags(a, b),
+            **lane_tags(a, b, now.astimezone(UTC).date()),
             BRONZE_VERSION_TAG: str(touched.version),
             **_cause_tags(a, b, due, touched),
         },
@@ -133,7 +135,7 @@ def bronze_commits_sensor(
         context: dg.SensorEvaluationContext, lake: LakeResource
     ) -> dg.SensorResult | dg.SkipReason:
         settings = replace(lake.settings(), bronze_retention_days=retention_days)
-        waiting = waiting_runs(context.instance, {job.name: _keys(DAY_TABLES)})
+        waiting = waiting_runs(context.instance, loop_jobs())
         for run_id in cancel_superseded(context.instance, waiting):
             context.log.info(f"cancelled waiting run {run_id}: a newer waiting run covers it")
         return evaluate_bronze_commits(
@@ -159,14 +161,7 @@ def followup_requests(
     span = partition_span(partitions_def, now)
     if not written or span is None:
         return []
-    waiting = waiting_runs(
-        instance,
-        {
-            INGESTED_DAYS_JOB: _keys(DAY_TABLES),
-            FOLLOWUP_JOB: _keys(FOLLOWUP_TABLES),
-            WHOLE_TABLES_JOB: _keys(WHOLE_TABLES),
-        },
-    )
+    waiting = waiting_runs(instance, loop_jobs())
     cancel_superseded(instance, waiting)
     needed = {
         key: todo
@@ -187,7 +182,7 @@ def followup_requests(
                 asset_check_keys=sorted(
                     (c for k in selection for c in lineage.checks.get(k, ())), key=str
                 ),
-                tags={**range_tags(a, b), AFTER_RUN_TAG: run_id},
+                tags={**range_tags(a, b), **lane_tags(a, b, span[1]), AFTER_RUN_TAG: run_id},
             )
         )
     whole = _keys(WHOLE_TABLES)
@@ -196,7 +191,9 @@ def followup_requests(
     ):
         requests.append(
             dg.RunRequest(
-                run_key=f"whole:{run_id}", job_name=WHOLE_TABLES_JOB, tags={AFTER_RUN_TAG: run_id}
+                run_key=f"whole:{run_id}",
+                job_name=WHOLE_TABLES_JOB,
+                tags={**lane_tags(None, None, span[1]), AFTER_RUN_TAG: run_id},
             )
         )
     return requests
@@ -238,6 +235,15 @@ def followups_sensor(
         return requests or None
 
     return follow_ups
+
+
+def loop_jobs() -> dict[str, frozenset[dg.AssetKey]]:
+    """Returns the jobs the sensors launch, with the assets a run of each selects by default."""
+    return {
+        INGESTED_DAYS_JOB: _keys(DAY_TABLES),
+        FOLLOWUP_JOB: _keys(FOLLOWUP_TABLES),
+        WHOLE_TABLES_JOB: _keys(WHOLE_TABLES),
+    }
 
 
 def _keys(tables: tuple[TableSpec, ...]) -> frozenset[dg.AssetKey]:

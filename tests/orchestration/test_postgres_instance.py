@@ -161,7 +161,9 @@ def test_queue_retry_and_monitoring_settings_load(
         limits = {(t["key"], str(t.get("value"))): t["limit"] for t in queue.tag_concurrency_limits}
         per_value = str({"applyLimitPerUniqueValue": True})
         assert limits == {
-            ("eventlake/lane", per_value): 1,
+            ("eventlake/lane.today", "None"): 1,
+            ("eventlake/lane.past", "None"): 1,
+            ("eventlake/lane.whole", "None"): 1,
             ("dagster/schedule_name", "close_yesterday"): 1,
             ("dagster/schedule_name", "lake_maintenance_nightly"): 1,
             ("dagster/schedule_name", "reconcile_nightly"): 1,

@@ -133,6 +133,9 @@ def test_a_burst_of_commits_adds_no_run_while_one_waits_for_its_days(
     append_bronze(settings, [login("c", "u3", noon(ago(3))), login("d", "u4", noon(ago(0)))])
     late = tick(defs, settings, instance, cursor)
     assert request_ranges(late.run_requests) == [days(ago(3), ago(0))]
+    # it writes today and past days: it holds both lanes (one run at a time in each)
+    assert {"eventlake/lane.today", "eventlake/lane.past"} <= late.run_requests[0].tags.keys()
+    assert "eventlake/lane.past" not in first.run_requests[0].tags  # today alone
     newer = waiting_run(instance, "ingested_days", ago(3), ago(0))
     tick(defs, settings, instance, late.cursor)  # the older waiting run is now superseded
     assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.CANCELED
