@@ -103,9 +103,16 @@ def gold_commits(instance: dg.DagsterInstance) -> pl.DataFrame:
         for r in materializations(instance, key)
         if r.event_log_entry.dagster_event and r.event_log_entry.dagster_event.partition
     ]
-    runs = pl.DataFrame(silver, schema=["run_id", "day", "bronze_version"], orient="row")
+    runs = pl.DataFrame(
+        silver, schema={"run_id": pl.String, "day": pl.String, "bronze_version": pl.Int64},
+        orient="row",
+    )  # fmt: skip
     done = (
-        pl.DataFrame(gold, schema=["run_id", "day", "committed_s"], orient="row")
+        pl.DataFrame(
+            gold,
+            schema={"run_id": pl.String, "day": pl.String, "committed_s": pl.Float64},
+            orient="row",
+        )
         .group_by("run_id", "day")
         .agg(pl.col("committed_s").max(), tables=pl.len())
         .filter(pl.col("tables") == len(GOLD_DAY_KEYS))
