@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from eventlake.errors import EventlakeError
 from eventlake.settings import Settings
+
+_RANGE_START = "dagster/asset_partition_range_start"
+_RANGE_END = "dagster/asset_partition_range_end"
+_PARTITION = "dagster/partition"
 
 
 @dataclass(frozen=True)
@@ -59,8 +64,18 @@ def bronze_events(settings: Settings) -> BronzeEvents:
     return BronzeEvents(*row.row(0))
 
 
-def end_unfinished_runs(dagster_home: Path) -> dict[str, int]:
-    """Ends the runs left STARTING, STARTED or CANCELING; returns how many, by how they ended.
+@dataclass(frozen=True)
+class EndedRuns:
+    """The runs `end_unfinished_runs` ended: how many, by how they ended, and what they were
+    rebuilding (their days; `whole` for an unpartitioned run)."""
+
+    counts: dict[str, int]
+    days: frozenset[date] = frozenset()
+    whole: bool = False
+
+
+def end_unfinished_runs(dagster_home: Path) -> EndedRuns:
+    """Ends the runs left STARTING, STARTED or CANCELING; returns what they were.
 
     Their run workers stopped with the previous stack, and nothing else ends them here (run
     monitoring is off in this instance): each would hold a run-queue slot forever. CANCELING
@@ -69,7 +84,7 @@ def end_unfinished_runs(dagster_home: Path) -> dict[str, int]:
     start when the daemon does and read the newest log.
     """
     if not (dagster_home / "history" / "runs.db").exists():
-        return {}  # no run history yet: spare the Dagster import
+        return EndedRuns({})  # no run history yet: spare the Dagster import
     import dagster as dg
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -78,6 +93,8 @@ def end_unfinished_runs(dagster_home: Path) -> dict[str, int]:
     status = dg.DagsterRunStatus
     why = "its run worker stopped with the previous `eventlake up`"
     ended = {"failed": 0, "canceled": 0}
+    days: set[date] = set()
+    whole = False
     try:
         with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
             unfinished = [status.STARTING, status.STARTED, status.CANCELING]
@@ -85,9 +102,34 @@ def end_unfinished_runs(dagster_home: Path) -> dict[str, int]:
                 if run.status == status.CANCELING:
                     instance.report_run_canceled(run, message=why)
                     ended["canceled"] += 1
+                    continue
+                instance.report_run_failed(run, message=why)
+                ended["failed"] += 1
+                first = run.tags.get(_RANGE_START) or run.tags.get(_PARTITION)
+                last = run.tags.get(_RANGE_END) or run.tags.get(_PARTITION)
+                if first and last:
+                    a, b = date.fromisoformat(first), date.fromisoformat(last)
+                    days.update(a + timedelta(days=i) for i in range((b - a).days + 1))
                 else:
-                    instance.report_run_failed(run, message=why)
-                    ended["failed"] += 1
+                    whole = True
     except (dg.DagsterError, SQLAlchemyError) as err:
         raise EventlakeError(f"cannot read Dagster's runs in {dagster_home}: {err}") from err
-    return {how: n for how, n in ended.items() if n}
+    return EndedRuns({how: n for how, n in ended.items() if n}, frozenset(days), whole)
+
+
+def rebuild_days(settings: Settings, days: Iterable[date]) -> int | None:
+    """Records `days` as touched in an empty bronze/events commit, so that the bronze sensor
+    runs them again (what a failed run was rebuilding is otherwise left as it was: the sensor
+    has moved past the commits that asked for it). Returns the commit's version, None when
+    there are no days or no bronze table."""
+    from eventlake import lake
+    from eventlake.catalog import BRONZE_EVENTS
+
+    wanted = sorted(set(days))
+    table = lake.open_table(settings, BRONZE_EVENTS)
+    if not wanted or table is None:
+        return None
+    dates = ",".join(d.isoformat() for d in wanted)
+    return lake.append_to(
+        table, BRONZE_EVENTS, BRONZE_EVENTS.empty(), metadata={lake.EVENT_DATES_KEY: dates}
+    )

@@ -45,8 +45,8 @@ run_coordinator:
         limit: 1
       - key: eventlake/lane.whole
         limit: 1
-# a run that failed, or that `up` ended because its worker stopped with the previous stack,
-# runs again once: its days are rebuilt although the sensors have moved past them
+# a run that failed runs again once (a run `up` ended because its worker stopped with the
+# previous stack is not retried by Dagster: `up` asks the bronze sensor for its days again)
 run_retries:
   enabled: true
   max_retries: 1
@@ -170,10 +170,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             start("simulator", [*el, "simulate", *steady, *faults])
         start("ingester", [*el, "ingest"])
         ended = restart.end_unfinished_runs(dagster_home)
-        if ended:
+        if ended.counts:
+            days = set(ended.days) or ({kept.last} if ended.whole and kept.last else set())
+            restart.rebuild_days(settings, days)
             print(
                 "Dagster runs the previous session left unfinished (their workers stopped with "
-                "it): " + ", ".join(f"{n} marked {how}" for how, n in ended.items())
+                "it): "
+                + ", ".join(f"{n} marked {how}" for how, n in ended.counts.items())
+                + (f"; their {len(days)} days will be rebuilt" if days else "")
             )
         start("dagster", [sys.executable, "-m", "dagster", "dev", "-w", str(workspace),
                           *f"-h 127.0.0.1 -p {args.dagster_port}".split()])  # fmt: skip

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -20,6 +20,8 @@ import polars as pl
 from eventlake import lake, restart, stack
 from eventlake.catalog import BRONZE_EVENTS, GOLD_DAILY_ACTIVE_USERS, GOLD_REVENUE_DAILY
 from eventlake.settings import Settings
+from orchestration.bronze_log import touched_since
+from orchestration.partitions import range_tags
 
 
 def free_port() -> int:
@@ -145,22 +147,35 @@ def test_up_serves_live_figures_stops_on_ctrl_c_and_resumes(tmp_path: Path) -> N
     assert not any(port_open(p) for p in (broker, dagster, dashboard))
 
 
-def test_runs_left_unfinished_are_ended_before_dagster_starts(tmp_path: Path) -> None:
+def test_runs_left_unfinished_are_ended_and_their_days_asked_for_again(tmp_path: Path) -> None:
     """Their run workers stopped with the previous stack; QUEUED runs (which need a code
     origin to create here) are left alone by the same status filter as NOT_STARTED ones."""
     (tmp_path / "dagster.yaml").write_text(stack.DAGSTER_YAML)
-    assert restart.end_unfinished_runs(tmp_path) == {}  # no run history yet
+    assert restart.end_unfinished_runs(tmp_path).counts == {}  # no run history yet
     status = dg.DagsterRunStatus
+    day = date(2026, 3, 1)
     with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
         runs = {
-            s: instance.add_run(dg.DagsterRun("job", status=s)).run_id
+            s: instance.add_run(dg.DagsterRun("job", status=s, tags=range_tags(day, day))).run_id
             for s in status
             if s != status.QUEUED
         }
-    assert restart.end_unfinished_runs(tmp_path) == {"failed": 2, "canceled": 1}
+    ended = restart.end_unfinished_runs(tmp_path)
+    assert ended.counts == {"failed": 2, "canceled": 1}
+    assert ended.days == {day} and not ended.whole  # what the failed ones were rebuilding
     with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
         after = {s: instance.get_run_by_id(run_id) for s, run_id in runs.items()}
-    ended = {status.STARTING: status.FAILURE, status.STARTED: status.FAILURE}
-    ended[status.CANCELING] = status.CANCELED
-    assert {s: run.status for s, run in after.items() if run} == {s: ended.get(s, s) for s in runs}
-    assert restart.end_unfinished_runs(tmp_path) == {}
+    want = {status.STARTING: status.FAILURE, status.STARTED: status.FAILURE}
+    want[status.CANCELING] = status.CANCELED
+    assert {s: run.status for s, run in after.items() if run} == {s: want.get(s, s) for s in runs}
+    assert restart.end_unfinished_runs(tmp_path).counts == {}
+
+    # Their days are asked for again through the log: an empty bronze commit touching them.
+    settings = Settings.from_env(env={"EVENTLAKE_LAKE_ROOT": str(tmp_path / "lake")})
+    assert restart.rebuild_days(settings, ended.days) is None  # no bronze table: nothing ran
+    table = lake.ensure_table(settings, BRONZE_EVENTS)
+    version = restart.rebuild_days(settings, ended.days)
+    assert version is not None
+    touched = touched_since(lake.refresh(table, BRONZE_EVENTS), version - 1)
+    assert touched.days == {day} and not touched.everything
+    assert lake.scan(settings, BRONZE_EVENTS).collect().is_empty()
