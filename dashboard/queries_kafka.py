@@ -3,7 +3,7 @@
 The dashboard may import `eventlake` only, so this is its own small reader: a consumer that
 never joins a group, assigns itself one message before each partition's end and reads the
 fetch's high watermark. ListOffsets(latest) alone is wrong on the bundled broker once batches
-hold several messages (FIELD-NOTES); the watermark a fetch returns is right. A TCP connect with
+hold several messages (docs/deploy-kafka.md); the watermark a fetch returns is right. A TCP connect with
 a short timeout first makes an unreachable broker cost milliseconds, not the client's retries.
 """
 

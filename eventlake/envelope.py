@@ -1,7 +1,7 @@
-"""The wire format (SPEC section 2): one Kafka message value in, a valid event or a rejection out.
+"""The wire format (docs/wire-format.md): one Kafka message value in, a valid event or a rejection out.
 
 `parse` never raises: whatever the bytes, it returns an `Event` or a `Rejection` with one of the
-codes of SPEC section 2, so a bad message can always be dead-lettered and never stops ingestion.
+codes of docs/wire-format.md, so a bad message can always be dead-lettered and never stops ingestion.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The event registry: every registered event type, its versions, payload schemas and upcasters.
 
 A published version is frozen: evolution happens by adding a version and a small pure
-upcaster from the previous one, so readers always see the latest version (SPEC section 2).
+upcaster from the previous one, so readers always see the latest version (docs/wire-format.md).
 """
 
 from __future__ import annotations

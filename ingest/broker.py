@@ -2,7 +2,7 @@
 
 Its pid file and log live in a state folder (default `./.eventlake/`), so `start` is idempotent
 and `stop` works from another shell. Tansu keeps everything in memory: a restart loses topics,
-messages and group offsets (FIELD-NOTES).
+messages and group offsets (docs/deploy-kafka.md, "What the client code relies on").
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ It accepts a message only when `envelope.parse` would accept it, and then with t
 `parse` gives; every other message (all rejections, and whatever it is unsure of) is left to
 `parse`, one message at a time. `tests/ingest/test_ingest_fastpath.py` holds it to that.
 
-How it is fast (FIELD-NOTES: msgspec into a Struct with the payload left raw is ~7x json.loads):
+How it is fast (msgspec into a Struct with the payload left raw is several times json.loads;
+docs/benchmarks.md, "Ingest"):
 - the envelope is decoded by msgspec into a Struct whose constraints are `parse`'s envelope
   rules, checked in C (metadata decoded on the way, the payload left raw); unknown top-level
   keys make it defer (they are rare, and `parse` keeps them in `extra`);
@@ -43,7 +44,7 @@ _DECODE_ERRORS = (msgspec.MsgspecError, RecursionError, UnicodeDecodeError, Valu
 
 
 class _Envelope(msgspec.Struct, forbid_unknown_fields=True, gc=False):
-    """The envelope of SPEC section 2 with `parse`'s rules as msgspec constraints."""
+    """The envelope of docs/wire-format.md with `parse`'s rules as msgspec constraints."""
 
     event_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
     event_type: Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,63}\Z")]

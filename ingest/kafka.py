@@ -216,7 +216,7 @@ def end_offsets(
     """Returns the true end offset (the offset the next message will get) of each partition.
 
     ListOffsets(latest) is wrong on the bundled broker once batches hold more than one message
-    (FIELD-NOTES), but every fetch response carries the right high watermark: so fetch one batch
+    (docs/deploy-kafka.md, "What the client code relies on"), but every fetch response carries the right high watermark: so fetch one batch
     near the end of each partition (or reach its end, when empty) and read the cached watermark.
 
     Raises:

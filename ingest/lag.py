@@ -1,6 +1,7 @@
 """Consumer lag: messages in Kafka beyond a position, from the watermarks of the last fetch.
 
-The broker's uncached high watermark is wrong once batches hold several messages (FIELD-NOTES);
+The broker's uncached high watermark is wrong once batches hold several messages
+(docs/deploy-kafka.md, "What the client code relies on");
 the one cached from fetch responses is right, and costs no request.
 """
 

@@ -12,7 +12,7 @@ from ingest.batch import FlushTriggers
 CONSUMER_DEFAULTS = {
     "enable.auto.commit": False,
     "auto.offset.reset": "earliest",
-    "session.timeout.ms": 6000,  # the group joins in about half of this (FIELD-NOTES)
+    "session.timeout.ms": 6000,  # the group joins in about half of this (docs/deploy-kafka.md)
     "heartbeat.interval.ms": 1000,
     "fetch.wait.max.ms": 50,  # a fetch is not woken by new data: this bounds latency
     "enable.partition.eof": True,  # tells `until_idle` when a partition is drained

@@ -66,7 +66,7 @@ class Rebalancer:
                     self.writer.topic_fingerprints[topic] = offsets.topic_fingerprint(topic_id)
             for tp, key in zip(partitions, keys, strict=True):
                 last = positions[key]
-                # FIELD-NOTES: seek() fails here; set the offsets and assign instead
+                # seek() fails here (docs/deploy-kafka.md); set the offsets and assign instead
                 tp.offset = last + 1 if last != offsets.NONE else OFFSET_BEGINNING
                 self.buffer.heads[key] = last
                 self.of_record[key] = last

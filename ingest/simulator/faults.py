@@ -1,4 +1,4 @@
-"""Malformed messages: for each rejection code of SPEC section 2, bytes that earn exactly it.
+"""Malformed messages: for each rejection code of docs/wire-format.md, bytes that earn exactly it.
 
 Each builder starts from a well-formed event (so the bad message looks like real traffic from a
 buggy producer) and breaks one thing. `envelope.parse` is the judge: the tests check that every

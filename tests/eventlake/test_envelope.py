@@ -1,4 +1,4 @@
-"""The wire format of SPEC section 2: what is accepted, what is rejected and with which code."""
+"""The wire format of docs/wire-format.md: what is accepted, what is rejected and with which code."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The event registry: every type and version of SPEC section 2, validation and upcasting."""
+"""The event registry: every type and version of docs/wire-format.md, validation and upcasting."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ from ingest import broker
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the `ingest_checks` helpers
 from ingest_checks import free_port
 
-# Group joins take about session.timeout.ms / 2 on this broker (FIELD-NOTES): keep them short.
+# Group joins take about session.timeout.ms / 2 on this broker (docs/deploy-kafka.md): keep them short.
 FAST_GROUP = {"session.timeout.ms": 2000, "heartbeat.interval.ms": 400}
 MAX_MESSAGE_BYTES = 64 * 1024  # small, so too_large messages stay small too
 

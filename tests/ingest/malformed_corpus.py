@@ -1,4 +1,4 @@
-"""A corpus of malformed messages: several per rejection code of SPEC section 2, each with the code
+"""A corpus of malformed messages: several per rejection code of docs/wire-format.md, each with the code
 `envelope.parse` must give it, plus messages that look wrong but are valid. Raw bytes, as a
 buggy producer would send them."""
 
