@@ -17,6 +17,8 @@ from pathlib import Path
 from eventlake.errors import EventlakeError
 from eventlake.settings import Settings
 
+# Dagster's run tags for a run's partitions (orchestration/partitions.py writes and reads them
+# for the sensors; eventlake/ imports nothing above it, so `up` reads them here)
 _RANGE_START = "dagster/asset_partition_range_start"
 _RANGE_END = "dagster/asset_partition_range_end"
 _PARTITION = "dagster/partition"

@@ -29,10 +29,9 @@ from datetime import date
 
 import dagster as dg
 
+from orchestration.partitions import range_of
+
 WAITING = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED]
-_RANGE_START = "dagster/asset_partition_range_start"
-_RANGE_END = "dagster/asset_partition_range_end"
-_PARTITION = "dagster/partition"
 LANE_TODAY = "eventlake/lane.today"
 LANE_PAST = "eventlake/lane.past"
 LANE_WHOLE = "eventlake/lane.whole"
@@ -80,10 +79,7 @@ def waiting_runs(
         for record in instance.get_run_records(dg.RunsFilter(job_name=name, statuses=WAITING)):
             run = record.dagster_run
             assets = frozenset(run.asset_selection) if run.asset_selection else default
-            tags = run.tags
-            first = tags.get(_RANGE_START) or tags.get(_PARTITION)
-            last = tags.get(_RANGE_END) or tags.get(_PARTITION)
-            days = (date.fromisoformat(first), date.fromisoformat(last)) if first and last else ()
+            days = range_of(run.tags) or ()
             created = record.create_timestamp.timestamp()
             found.append(WaitingRun(run.run_id, name, assets, *days, created=created))
     return sorted(found, key=lambda r: r.created)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
@@ -11,6 +11,10 @@ from eventlake.errors import ConfigError
 from eventlake.settings import Settings
 
 PARTITION_FORMAT = "%Y-%m-%d"  # a partition key is the ISO day
+# Dagster's run tags for the partitions a run covers
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+PARTITION = "dagster/partition"
 
 
 def daily_partitions(settings: Settings) -> dg.DailyPartitionsDefinition:
@@ -50,9 +54,19 @@ def day_ranges(days: Iterable[date]) -> list[tuple[date, date]]:
 def range_tags(first: date, last: date) -> dict[str, str]:
     """Returns the run tags that make a run cover the partition range [first, last]."""
     return {
-        "dagster/asset_partition_range_start": first.strftime(PARTITION_FORMAT),
-        "dagster/asset_partition_range_end": last.strftime(PARTITION_FORMAT),
+        RANGE_START: first.strftime(PARTITION_FORMAT),
+        RANGE_END: last.strftime(PARTITION_FORMAT),
     }
+
+
+def range_of(tags: Mapping[str, str]) -> tuple[date, date] | None:
+    """Returns the day range a run covers, from its tags (a range, or one partition), or None
+    for a run of no day partition."""
+    first = tags.get(RANGE_START) or tags.get(PARTITION)
+    last = tags.get(RANGE_END) or tags.get(PARTITION)
+    if not (first and last):
+        return None
+    return date.fromisoformat(first), date.fromisoformat(last)
 
 
 def check_bounds(settings: Settings, first: date | None, last: date | None, today: date) -> None:
