@@ -92,6 +92,10 @@ def ensure_table(
             storage_options=_options(settings),
         )
     except (DeltaError, OSError) as err:
+        # Two processes creating the table at once: one commit wins, the other fails.
+        created = open_table(settings, spec)
+        if created is not None:
+            return created
         raise LakeError(
             f"{spec.name}: cannot create {table_uri(settings, spec)}: {_first_line(err)}"
         ) from err

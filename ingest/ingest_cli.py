@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import faulthandler
 import gc
 import re
+import signal
 import sys
 
 from eventlake.settings import Settings, check_topic_pattern
@@ -149,6 +151,7 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         metrics_host=args.metrics_host,
     )
     _tune_gc()
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1`: where is it stuck?
     with stop_on_signals() as stop:
         stats = ingest(settings, stop_event=stop, options=options)
     print(f"ingested: {stats.summary()}")

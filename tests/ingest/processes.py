@@ -93,6 +93,8 @@ class Ingester:
         try:
             code = self.process.wait(timeout)
         except subprocess.TimeoutExpired:
+            self.process.send_signal(signal.SIGUSR1)  # the ingester dumps its threads' stacks
+            time.sleep(1.0)
             self.process.kill()
             code = self.process.wait(10)
         self._out.close()
