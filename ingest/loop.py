@@ -37,6 +37,10 @@ log = logging.getLogger(__name__)
 
 _POLL_S = 0.1
 _CONSUME_MAX = 10_000
+# librdkafka's close() can block for good when the group is mid-rebalance (see
+# docs/deploy-kafka.md, "What the client code relies on"); bronze holds the offsets of record,
+# so a consumer that does not leave in time is left to the broker's session timeout.
+_LEAVE_GROUP_S = 10.0
 
 
 class ConsumerLoop:
@@ -95,7 +99,7 @@ class ConsumerLoop:
             self.closing = True  # the revocation that close() triggers has nothing to settle
             self.pipeline.give_up()  # no-op after a clean shutdown
             self.pipeline.close(timeout=5.0)
-            self.consumer.close()  # leaves the group: the others take the partitions at once
+            self._leave_group()
             self.metrics.close()
         log.info("ingest stopped: %s", self.stats.summary())
         return self.stats
@@ -279,6 +283,18 @@ class ConsumerLoop:
             lag.publish(self.consumer, self.of_record, self.metrics)
 
     # --- stopping -----------------------------------------------------------------------------
+
+    def _leave_group(self) -> None:
+        """Closes the consumer, which leaves the group: the others take the partitions at once."""
+        closer = threading.Thread(target=self.consumer.close, name="leave-group", daemon=True)
+        closer.start()
+        closer.join(_LEAVE_GROUP_S)
+        if closer.is_alive():
+            log.warning(
+                "leaving the consumer group did not finish within %.0f s: the broker drops this "
+                "member after its session timeout (bronze is unaffected)",
+                _LEAVE_GROUP_S,
+            )
 
     def _shutdown(self) -> None:
         """Commits what was read, waits for the writer, commits the positions to Kafka.
