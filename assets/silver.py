@@ -21,6 +21,7 @@ from datetime import date, timedelta
 import dagster as dg
 import msgspec
 import polars as pl
+from deltalake import DeltaTable
 
 from assets import checks
 from assets.day_range import day_asset_spec_kwargs, day_result, lake_settings, run_days
@@ -32,6 +33,10 @@ from eventlake.settings import Settings
 
 WINNER_ORDER = ("ingested_at", "kafka_topic", "kafka_partition", "kafka_offset")
 INGEST_POSITION = ("event_id", *WINNER_ORDER)  # identifies one bronze row (one Kafka message)
+# Run tag: the run may append to silver what bronze gained (the loop's runs); other runs
+# (backfills, replays, reconciliation heals) rebuild from the log, which also applies changed code.
+INCREMENTAL_TAG = "eventlake/incremental"
+SILVER_APP_ID = "eventlake-silver"  # txn app id prefix: the bronze version a silver day reflects
 CHUNK_DAYS = 10  # days cleaned and written at a time in a long range run (bounds memory)
 # A 64-bit hash of the event id: 8 bytes per row to compare ids across the whole log.
 _id_hash = pl.col("event_id").hash(seed=0x5EED)
@@ -150,6 +155,106 @@ def range_losers(bronze: pl.LazyFrame, first: date, last: date) -> pl.DataFrame:
     return losing_copies(pl.concat([inside, outside.lazy()])).collect()
 
 
+def built_from(settings: Settings, first: date, last: date) -> int | None:
+    """Returns the bronze version that silver's days [first, last] were all last built from.
+
+    Every write of silver/events records, per day, the bronze version it reflects as a Delta
+    `txn` (app id `SILVER_APP_ID`). None when the days differ or one has no record.
+    """
+    silver = lake.open_table(settings, SILVER_EVENTS)
+    days = {lake.txn_of(silver, day_app_id(day)) for day in _days(first, last)}
+    return days.pop() if len(days) == 1 else None
+
+
+def day_app_id(day: date) -> str:
+    """Returns the txn app id that records which bronze version silver's `day` reflects."""
+    return f"{SILVER_APP_ID}/{day.isoformat()}"
+
+
+def build(
+    settings: Settings, bronze: pl.LazyFrame, first: date, last: date, version: int | None
+) -> int:
+    """Rebuilds silver's days [first, last] from `bronze` (read at `version`); returns the rows."""
+    losers = range_losers(bronze, first, last).lazy()
+    rows = 0
+    # Chunks of days bound the memory of a long range (a rebuild of months in one run).
+    for a, b in day_chunks(first, last, CHUNK_DAYS):
+        frame = clean(bronze.filter(pl.col("event_date").is_between(a, b)), losers).collect()
+        built = {} if version is None else {day_app_id(d): version for d in _days(a, b)}
+        lake.replace_days(settings, SILVER_EVENTS, frame, a, b, transactions=built)
+        rows += frame.height
+    return rows
+
+
+def build_incrementally(
+    settings: Settings, table: DeltaTable, bronze: pl.LazyFrame, first: date, last: date
+) -> int | None:
+    """Appends to silver's days [first, last] what bronze gained since they were last built.
+
+    Args:
+        table: bronze/events at the version `bronze` reads.
+
+    Returns:
+        The rows appended, or None when only a rebuild can tell: the days were built from
+        different versions or never recorded one, bronze was rewritten since (compaction,
+        retention), or a new copy displaces one that silver holds (an earlier `ingested_at`
+        arriving later, possible with several ingesters).
+    """
+    base = built_from(settings, first, last)
+    if base is None or base > table.version():
+        return None
+    new = lake.added_since(settings, BRONZE_EVENTS, table, base) if base < table.version() else None
+    if new is None:
+        return None if base < table.version() else 0
+    frame = appended_rows(new, bronze, first, last)
+    if frame is None:
+        return None
+    if frame.height:
+        built = {day_app_id(d): table.version() for d in _days(first, last)}
+        lake.append(settings, SILVER_EVENTS, frame, offsets=built)
+    return frame.height
+
+
+def appended_rows(
+    new: pl.LazyFrame, bronze: pl.LazyFrame, first: date, last: date
+) -> pl.DataFrame | None:
+    """The silver rows of days [first, last] that the bronze rows `new` add (None: see below).
+
+    Args:
+        new: the bronze rows added since silver was built (of any day).
+        bronze: all of bronze, `new` included.
+
+    Returns:
+        The winning copies among `new` of days [first, last], cleaned; None when a copy in
+        `new` wins over an older copy of its id (silver holds that one: rebuild instead).
+    """
+    added = new.select(*INGEST_POSITION, "event_date").collect()
+    if added.is_empty():
+        return SILVER_EVENTS.empty()
+    hashes = added.select(h=_id_hash).get_column("h").unique()
+    copies = (
+        bronze.select(*INGEST_POSITION, h=_id_hash)
+        .filter(pl.col("h").is_in(hashes.implode()))
+        .drop("h")
+        .join(added.select(INGEST_POSITION).with_columns(new=pl.lit(True)).lazy(),
+              on=list(INGEST_POSITION), how="left", nulls_equal=True)
+        .with_columns(pl.col("new").fill_null(False))
+        .collect()
+    )  # fmt: skip
+    winners = copies.sort(WINNER_ORDER, nulls_last=True, maintain_order=True).filter(
+        pl.col("event_id").is_first_distinct()
+    )
+    held = copies.filter(~pl.col("new")).select("event_id").unique()
+    if not winners.filter(pl.col("new")).join(held, on="event_id", how="semi").is_empty():
+        return None
+    in_range = pl.col("event_date").is_between(first, last)
+    return clean(new.filter(in_range), losing_copies(copies.lazy())).collect()
+
+
+def _days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
 def day_chunks(first: date, last: date, days: int) -> list[tuple[date, date]]:
     """Returns [first, last] cut into consecutive ranges of at most `days` days."""
     chunks = []
@@ -244,14 +349,11 @@ def silver_events_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDef
         # Pin one bronze version: the day rows and the dedup over all rows must agree.
         version = table.version() if table is not None else None
         bronze = lake.scan(settings, BRONZE_EVENTS, version=version)
-        losers = range_losers(bronze, first, last).lazy()
-        rows = 0
-        # Chunks of days bound the memory of a long range (a rebuild of months in one run).
-        for a, b in day_chunks(first, last, CHUNK_DAYS):
-            chunk = bronze.filter(pl.col("event_date").is_between(a, b))
-            frame = clean(chunk, losers).collect()
-            lake.replace_days(settings, SILVER_EVENTS, frame, a, b)
-            rows += frame.height
+        rows = None
+        if table is not None and context.run.tags.get(INCREMENTAL_TAG) == "1":
+            rows = build_incrementally(settings, table, bronze, first, last)
+        if rows is None:
+            rows = build(settings, bronze, first, last, version)
         read = {} if version is None else {"bronze_version": version}
         found = check_days(settings, bronze, first, last)
         return day_result(settings, SILVER_EVENTS, rows, first, last, found, **read)

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 
 import polars as pl
+import pyarrow.dataset as ds
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
@@ -138,6 +139,45 @@ def scan(
     return pl.scan_delta(table)
 
 
+def txn_of(table: DeltaTable | None, app: str) -> int | None:
+    """Returns the txn version of `app` in the table's loaded version (None: never recorded)."""
+    if table is None:
+        return None
+    version = table.transaction_version(app)
+    return None if version is None else int(version)
+
+
+def added_since(
+    settings: Settings, spec: TableSpec, table: DeltaTable, version: int
+) -> pl.LazyFrame | None:
+    """Returns the rows that the commits after `version` added to `table` (at its loaded version).
+
+    Returns None when those rows cannot be told apart: a commit since removed or rewrote files
+    (compaction, a delete, retention), or `version` is no longer in the log.
+    """
+    try:
+        before = open_table(settings, spec, version=version)
+    except LakeError:
+        return None
+    if before is None:
+        return None
+    now, then = _file_paths(table), _file_paths(before)
+    if not then <= now:
+        return None
+    added = now - then
+    dataset = table.to_pyarrow_dataset()
+    fragments = [f for f in dataset.get_fragments() if f.path in added]
+    if len(fragments) != len(added):
+        return None
+    subset = ds.FileSystemDataset(fragments, dataset.schema, dataset.format, dataset.filesystem)
+    return pl.scan_pyarrow_dataset(subset).select(spec.schema.names()).cast(spec.schema)
+
+
+def _file_paths(table: DeltaTable) -> set[str]:
+    actions = pl.DataFrame(table.get_add_actions(flatten=True))
+    return set(actions.get_column("path").to_list()) if actions.height else set()
+
+
 def scan_days(settings: Settings, spec: TableSpec, first: date, last: date) -> pl.LazyFrame:
     """Returns the table's rows whose day column lies in [first, last] (partitions pruned)."""
     if spec.day_column is None:
@@ -188,10 +228,7 @@ def append_to(
         ConcurrentCommit: another writer moved one of the `offsets` app ids meanwhile.
         LakeError: the write failed.
     """
-    props = CommitProperties(
-        app_transactions=[Transaction(app, version) for app, version in (offsets or {}).items()],
-        custom_metadata=dict(metadata or {}),
-    )
+    props = _transactions(offsets, metadata)
     try:
         write_deltalake(
             table,
@@ -212,10 +249,33 @@ def append_to(
     return table.version()
 
 
+def _transactions(
+    versions: Mapping[str, int] | None, metadata: Mapping[str, str] | None = None
+) -> CommitProperties:
+    return CommitProperties(
+        app_transactions=[Transaction(app, version) for app, version in (versions or {}).items()],
+        custom_metadata=dict(metadata or {}),
+    )
+
+
 def replace_days(
-    settings: Settings, spec: TableSpec, frame: pl.DataFrame, first: date, last: date
+    settings: Settings,
+    spec: TableSpec,
+    frame: pl.DataFrame,
+    first: date,
+    last: date,
+    *,
+    transactions: Mapping[str, int] | None = None,
 ) -> int:
-    """Replaces the rows of days [first, last] with `frame` in one commit; returns the version."""
+    """Replaces the rows of days [first, last] with `frame` in one commit; returns the version.
+
+    Args:
+        transactions: app id -> version, recorded as Delta `txn` actions in the same commit.
+
+    Raises:
+        ConcurrentCommit: another writer recorded a `txn` of one of those app ids meanwhile.
+        LakeError: the write failed.
+    """
     if spec.day_column is None:
         raise ValueError(f"{spec.name} has no day column")
     col = spec.day_column
@@ -230,7 +290,13 @@ def replace_days(
             mode="overwrite",
             partition_by=list(spec.partition_by) or None,
             predicate=f"{col} >= '{first.isoformat()}' AND {col} <= '{last.isoformat()}'",
+            commit_properties=_transactions(transactions),
         )
+    except CommitFailedError as err:
+        raise ConcurrentCommit(
+            f"{spec.name}: replacing {first}..{last} lost to a concurrent commit: "
+            f"{_first_line(err)}"
+        ) from err
     except (DeltaError, OSError) as err:
         raise LakeError(
             f"{spec.name}: replacing {first}..{last} failed: {_first_line(err)}"

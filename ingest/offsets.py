@@ -42,14 +42,6 @@ def topic_fingerprint(topic_id: str) -> int:
     return int.from_bytes(digest, "big") >> 1
 
 
-def txn_of(table: DeltaTable | None, app: str) -> int | None:
-    """Returns the txn version of `app` in the table's loaded version (None: never recorded)."""
-    if table is None:
-        return None
-    version = table.transaction_version(app)
-    return None if version is None else int(version)
-
-
 class KnownTxns:
     """The txn versions of one table handle, read once per table version.
 
@@ -69,7 +61,7 @@ class KnownTxns:
         if table.version() != self.version:
             self.version, self.known = table.version(), {}
         if app not in self.known:
-            self.known[app] = txn_of(table, app)
+            self.known[app] = lake.txn_of(table, app)
         return self.known[app]
 
     def committed(self, before: int, after: int, txns: Mapping[str, int]) -> None:
@@ -92,7 +84,7 @@ def txn_versions(
     table = lake.open_table(settings, spec)
     versions = {}
     for topic, partition in keys:
-        version = txn_of(table, app_id(topic, partition))
+        version = lake.txn_of(table, app_id(topic, partition))
         versions[(topic, partition)] = NONE if version is None else version
     return versions
 
@@ -119,7 +111,7 @@ def resume_positions(
     dead = txn_versions(settings, BRONZE_DEAD_LETTERS, keys)
     positions = {}
     for key in keys:
-        recorded = txn_of(events, app_id(*key))
+        recorded = lake.txn_of(events, app_id(*key))
         last = NONE if recorded is None else recorded
         highest = max(last, dead[key])
         if highest + 1 > ends[key]:
@@ -131,7 +123,7 @@ def resume_positions(
             )
         positions[key] = last
     for topic in dict.fromkeys(topic for topic, _ in keys):
-        fingerprint, current = txn_of(events, topic_app_id(topic)), topic_ids.get(topic)
+        fingerprint, current = lake.txn_of(events, topic_app_id(topic)), topic_ids.get(topic)
         if (
             fingerprint is not None
             and current is not None

@@ -41,7 +41,6 @@ from eventlake.errors import LakeError
 from eventlake.settings import Settings
 from ingest import privacy
 from ingest.decode import decode
-from ingest.offsets import txn_of
 from ingest.writer import event_dates_metadata, write_events
 
 log = logging.getLogger(__name__)
@@ -260,7 +259,7 @@ def commit(settings: Settings, planned: Plan) -> Outcome:
             checked = table.version()
         if rows.is_empty():
             return _outcome(planned, 0, already, None, attempt)
-        counter = txn_of(table, APP_ID) or 0
+        counter = lake.txn_of(table, APP_ID) or 0
         metadata = {**event_dates_metadata(rows), lake.CAUSE_KEY: CAUSE}
         try:
             version = write_events(table, rows, {APP_ID: counter + 1}, metadata)

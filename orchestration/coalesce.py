@@ -79,9 +79,9 @@ def waiting_runs(
         for record in instance.get_run_records(dg.RunsFilter(job_name=name, statuses=WAITING)):
             run = record.dagster_run
             assets = frozenset(run.asset_selection) if run.asset_selection else default
-            days = range_of(run.tags) or ()
+            first, last = range_of(run.tags) or (None, None)
             created = record.create_timestamp.timestamp()
-            found.append(WaitingRun(run.run_id, name, assets, *days, created=created))
+            found.append(WaitingRun(run.run_id, name, assets, first, last, created=created))
     return sorted(found, key=lambda r: r.created)
 
 

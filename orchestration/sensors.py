@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 import dagster as dg
 
 from assets.restatements import CAUSE_TAG
+from assets.silver import INCREMENTAL_TAG
 from eventlake import retention
 from eventlake.catalog import BRONZE_EVENTS, TableSpec
 from eventlake.lake import open_table
@@ -98,6 +99,7 @@ def evaluate_bronze_commits(
             **range_tags(a, b),
             **lane_tags(a, b, now.astimezone(UTC).date()),
             BRONZE_VERSION_TAG: str(touched.version),
+            INCREMENTAL_TAG: "1",
             **_cause_tags(a, b, due, touched),
         },
     )

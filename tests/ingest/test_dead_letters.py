@@ -22,12 +22,12 @@ from ingest_checks import produce
 from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS
 from eventlake.cli import main
+from eventlake.lake import txn_of
 from eventlake.registry import REGISTRY, USER_EVENTS, EventType, EventVersion, FieldRule
 from eventlake.settings import Settings
 from ingest import replay
 from ingest.dead_letter_commands import render_bytes
 from ingest.ingester import ingest
-from ingest.offsets import txn_of
 from orchestration.bronze_log import BronzeCursor
 from orchestration.partitions import daily_partitions
 from orchestration.sensors import evaluate_bronze_commits

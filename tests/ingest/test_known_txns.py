@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS
+from eventlake.lake import txn_of
 from eventlake.settings import Settings
-from ingest.offsets import KnownTxns, txn_of
+from ingest.offsets import KnownTxns
 
 
 def _append(table, app: str, offset: int) -> int:  # type: ignore[no-untyped-def]
