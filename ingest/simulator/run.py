@@ -24,12 +24,15 @@ from ingest.simulator.stream import OutMessage, SimulationOptions, messages, top
 log = logging.getLogger(__name__)
 
 PRODUCER_DEFAULTS = {
-    "linger.ms": 5,
+    # Larger batches: at thousands of events/s, 5 ms made the broker serve about a thousand
+    # small produce requests a second (docs/benchmarks.md, "Freshness").
+    "linger.ms": 50,
     "batch.num.messages": 10_000,
     "queue.buffering.max.messages": 200_000,
     "enable.idempotence": True,  # a retry must never add a duplicate we did not ask for
 }
 _FLUSH_TIMEOUT_S = 60.0
+_PACE_S = 0.01
 
 
 @dataclass
@@ -131,7 +134,7 @@ def simulate(
                 break
             if options.rate:
                 ahead = started + stats.produced / options.rate - time.monotonic()
-                if ahead > 0:
+                if ahead > _PACE_S:  # sleep in slices, not once per message
                     time.sleep(ahead)
             _produce(producer, message, deliveries)
             _count(stats, message)
