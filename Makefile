@@ -35,7 +35,7 @@ fmt: $(STAMP)
 bench-projections: $(STAMP)
 	$(BIN)/python -m bench.projections
 
-## bench-dashboard: every page's queries at 10M events (cold and warm), beside SPEC's 300 ms
+## bench-dashboard: every page's queries at 10M events (cold and warm), beside the 300 ms of docs/service-levels.md
 bench-dashboard: $(STAMP)
 	$(BIN)/python -m bench.dashboard
 

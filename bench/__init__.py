@@ -1,1 +1,1 @@
-"""Benchmarks for SPEC section 5: each runs with one documented command and prints its figures."""
+"""Benchmarks for docs/service-levels.md: each runs with one documented command and prints its figures."""

@@ -1,4 +1,4 @@
-"""Dashboard benchmark (SPEC section 5): every page's queries at 10M events, against 300 ms.
+"""Dashboard benchmark (docs/service-levels.md): every page's queries at 10M events, against 300 ms.
 
     .venv/bin/python -m bench.dashboard              # or: make bench-dashboard
 

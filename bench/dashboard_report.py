@@ -70,7 +70,7 @@ def print_table(report: dict[str, Any]) -> bool:
     if _busy(report):
         print(_busy(report))
     ok = met(report)
-    print("SPEC section 5 dashboard: " + ("met" if ok else "NOT met"))
+    print("dashboard: " + ("met" if ok else "NOT met"))
     return ok
 
 
@@ -124,8 +124,7 @@ def markdown(report: dict[str, Any]) -> str:
     if _busy(report):
         lines += [_busy(report), ""]
     lines += [
-        "Result: SPEC section 5 dashboard target "
-        + ("**met**." if met(report) else "**NOT met**."),
+        "Result: dashboard target " + ("**met**." if met(report) else "**NOT met**."),
         "",
     ]
     return "\n".join(lines)

@@ -1,6 +1,6 @@
 """The reference: DuckDB computing every gold table from the same silver Delta tables.
 
-Each query restates a SPEC section 3 definition (as docs/metrics.md words it) in SQL over the
+Each query restates a definition of docs/metrics.md in SQL over the
 parquet files of the current silver table versions; the benchmark times them and checks that
 they give the same rows as the Polars projections.
 """

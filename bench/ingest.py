@@ -1,4 +1,4 @@
-"""Ingest benchmark (SPEC section 5): throughput beside raw consumption, latency, peak memory.
+"""Ingest benchmark (docs/service-levels.md): throughput beside raw consumption, latency, peak memory.
 
     .venv/bin/python -m bench.ingest            # or: make bench-ingest
 

@@ -1,4 +1,4 @@
-"""Projection benchmark (SPEC section 5): silver + every gold table for 10M events over 90 days.
+"""Projection benchmark (docs/service-levels.md): silver + every gold table for 10M events over 90 days.
 
     .venv/bin/python -m bench.projections            # or: make bench-projections
 

@@ -82,7 +82,7 @@ BRONZE_DEAD_LETTERS = TableSpec(
         }
     ),
     (),
-    "One row per rejected Kafka message, exactly once, with its raw bytes and a SPEC error code.",
+    "One row per rejected Kafka message, exactly once, with its raw bytes and a rejection code.",
 )
 
 BRONZE_INGEST_BATCHES = TableSpec(

@@ -56,7 +56,7 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class Rejection:
-    """Why a message was rejected: a SPEC error code and a one-line detail."""
+    """Why a message was rejected: a rejection code (docs/wire-format.md) and a one-line detail."""
 
     code: RejectionCode
     detail: str

@@ -37,7 +37,7 @@ from eventlake.settings import Settings
 RETENTION_APP_ID = "eventlake-retention"  # txn app id: the last retirement pass that committed
 RETIRED_TABLES: tuple[TableSpec, ...] = (BRONZE_EVENTS, BRONZE_DEAD_LETTERS)
 MAX_ATTEMPTS = 5  # passes re-run after losing to a concurrent commit, before giving up
-LATE_DAYS = 30  # SPEC: an event up to 30 days late re-materializes its day
+LATE_DAYS = 30  # docs/service-levels.md: an event up to 30 days late re-materializes its day
 
 
 @dataclass(frozen=True)

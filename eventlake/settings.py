@@ -1,4 +1,4 @@
-"""Typed settings, read once at a process's entry point from the environment (SPEC section 1)."""
+"""Typed settings, read once at a process's entry point from the environment (docs/configuration.md)."""
 
 from __future__ import annotations
 

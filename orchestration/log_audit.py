@@ -150,7 +150,7 @@ def unreplayed_overlaps(events: pl.LazyFrame, dead: pl.LazyFrame) -> pl.LazyFram
 
 
 def unknown_error_codes(dead: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per error code of dead letters that is not a SPEC rejection code: `rows`."""
+    """One row per error code of dead letters that is not a rejection code of docs/wire-format.md: `rows`."""
     known = pl.Series(REJECTION_CODES, dtype=pl.String).implode()
     return (
         dead.filter(~pl.col("error_code").is_in(known) | pl.col("error_code").is_null())

@@ -155,7 +155,7 @@ def log_audit_check(settings: Settings) -> dg.AssetChecksDefinition:
         "of record in the Delta log (txn action).",
         EVENT_IDS_CONSISTENT: "No event_id with two contents (type, version, aggregate, event "
         "time, payload) anywhere in the log.",
-        DEAD_LETTERS_ACCOUNTED: "Every dead letter has a SPEC error code, and none is also an "
+        DEAD_LETTERS_ACCOUNTED: "Every dead letter has a rejection code of docs/wire-format.md, and none is also an "
         "event (unless replayed).",
     }
     specs = [

@@ -1,4 +1,4 @@
-"""The command line (SPEC section 4): --help everywhere, one-line errors, exit codes."""
+"""The command line (docs/operations.md): --help everywhere, one-line errors, exit codes."""
 
 from __future__ import annotations
 

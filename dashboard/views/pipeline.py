@@ -33,7 +33,7 @@ INFO = frame.PageInfo(
 - **Lag per partition** — Kafka's end offset (asked from the broker when it is reachable)
   minus the last offset committed to `{BRONZE_EVENTS.name}`: the offset of record the ingester
   keeps in the table's Delta log (a `txn` per partition), else the batches' offset ranges.
-- **Dead letters** — `{BRONZE_DEAD_LETTERS.name}`, one row per rejected message, by SPEC error
+- **Dead letters** — `{BRONZE_DEAD_LETTERS.name}`, one row per rejected message, by rejection
   code, with the raw bytes of the newest.
 - **Tables** — every table of the catalog: its Delta version, data files, size and newest data
   commit (compaction and vacuum commits excluded). **Behind the log** = how long before the

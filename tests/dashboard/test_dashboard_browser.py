@@ -4,7 +4,7 @@ saves a screenshot of each page.
 
 Screenshots and the render time of each page go to $EVENTLAKE_TEST_ARTIFACTS/dashboard
 (default: test-artifacts/dashboard). Render times are reported, and asserted only loosely:
-the 2 s target of SPEC section 5 is measured by the benchmark, not here.
+the 2 s target of docs/service-levels.md is measured by the benchmark, not here.
 """
 
 from __future__ import annotations

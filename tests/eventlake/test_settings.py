@@ -1,4 +1,4 @@
-"""Typed settings from the environment (SPEC section 1)."""
+"""Typed settings from the environment (docs/configuration.md)."""
 
 from __future__ import annotations
 

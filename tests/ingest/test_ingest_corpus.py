@@ -1,5 +1,5 @@
 """The malformed corpus through a real broker: every rejection code lands in bronze/dead_letters
-exactly once, with the raw bytes and key as sent (SPEC section 5, bad input)."""
+exactly once, with the raw bytes and key as sent (docs/service-levels.md, bad input)."""
 
 from __future__ import annotations
 

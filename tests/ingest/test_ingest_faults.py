@@ -1,4 +1,4 @@
-"""Fault tests (SPEC section 5): real `eventlake ingest` processes, a real broker, real Delta tables.
+"""Fault tests (docs/service-levels.md): real `eventlake ingest` processes, a real broker, real Delta tables.
 
 Crashes (SIGKILL at random moments), rebalances (ingesters joining, leaving, dying, frozen),
 the broker paused with SIGSTOP/SIGCONT, and the lake unwritable for a while: after each, every
