@@ -203,9 +203,11 @@ def build_incrementally(
     base = built_from(settings, first, last)
     if base is None or base > table.version():
         return None
-    new = lake.added_since(settings, BRONZE_EVENTS, table, base) if base < table.version() else None
+    if base == table.version():
+        return 0
+    new = lake.added_since(settings, BRONZE_EVENTS, table, base)
     if new is None:
-        return None if base < table.version() else 0
+        return None
     frame = appended_rows(new, bronze, first, last)
     if frame is None:
         return None
