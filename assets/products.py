@@ -29,7 +29,7 @@ from eventlake.catalog import (
     SILVER_PRODUCT_EVENTS,
 )
 from eventlake.currencies import to_reporting
-from eventlake.products import products_frame
+from eventlake.default_products import products_frame
 from eventlake.settings import Settings
 
 DIM_PRODUCTS_SOURCE = dg.AssetSpec(

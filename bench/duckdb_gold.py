@@ -24,7 +24,7 @@ from eventlake.catalog import (
     TableSpec,
 )
 from eventlake.currencies import EUR_PER_UNIT
-from eventlake.products import products_frame
+from eventlake.default_products import products_frame
 from eventlake.settings import Settings
 
 VIEWS: dict[str, TableSpec] = {

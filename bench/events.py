@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 
 from eventlake.catalog import BRONZE_EVENTS
-from eventlake.products import PRODUCTS
+from eventlake.default_products import PRODUCTS
 
 FX_FROM_EUR = {"EUR": 1.0, "USD": 1.08, "GBP": 0.85}
 _TYPES = ("page_view", "product_view", "add_to_cart", "login", "logout", "coupon_applied")

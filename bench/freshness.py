@@ -51,7 +51,7 @@ TARGET_P99_S = 60.0
 SAMPLE_S = 2.0
 WAITING = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED]
 IN_FLIGHT = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
-EL = [sys.executable, "-m", "eventlake.cli"]
+EL = [sys.executable, "-m", "cli.main"]
 
 
 @dataclass

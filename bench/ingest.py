@@ -121,7 +121,7 @@ def run_ingester(settings: Settings, *args: str) -> subprocess.Popen[bytes]:
     }
     log = open(Path(settings.lake_root).parent / f"ingest-{time.time_ns()}.log", "wb")  # noqa: SIM115
     process = subprocess.Popen(
-        [sys.executable, "-m", "eventlake.cli", "ingest", *args],
+        [sys.executable, "-m", "cli.main", "ingest", *args],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

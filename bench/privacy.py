@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from eventlake.privacy import new_master_key
+from eventlake.field_crypto import new_master_key
 from eventlake.registry import SENSITIVE_FIELDS
 from eventlake.settings import Settings
 from eventlake.subject_keys import KeyRing, master_key_of

@@ -28,7 +28,7 @@ from eventlake.catalog import (
     SILVER_ORDERS,
     SILVER_PRODUCT_EVENTS,
 )
-from eventlake.products import products_frame
+from eventlake.default_products import products_frame
 from eventlake.settings import Settings
 
 

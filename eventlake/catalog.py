@@ -109,7 +109,7 @@ BRONZE_INGEST_BATCHES = TableSpec(
     "lag at commit.",
 )
 
-# Written by retention (eventlake/retention.py) just before it deletes old bronze days.
+# Written by retention (operations/retention.py) just before it deletes old bronze days.
 BRONZE_RETIRED_DAYS = TableSpec(
     "bronze/retired_days",
     "bronze",
@@ -313,7 +313,7 @@ DIM_PRODUCTS = _table(
         "currency": pl.String(),
     },
     "One row per product: the product catalog dimension. Optional: when this table exists it "
-    "replaces the built-in catalog (eventlake/products.py) the simulator sells from.",
+    "replaces the built-in catalog (eventlake/default_products.py) the simulator sells from.",
     None,
 )
 
@@ -500,7 +500,7 @@ AUDIT_RECONCILIATION = TableSpec(
     day_column="day",
 )
 
-# The data keys of crypto-shredding (eventlake/privacy.py, docs/privacy.md).
+# The data keys of crypto-shredding (eventlake/field_crypto.py, docs/privacy.md).
 PRIVACY_SUBJECT_KEYS = TableSpec(
     "privacy/subject_keys",
     "privacy",

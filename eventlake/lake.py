@@ -1,7 +1,9 @@
 """Delta Lake I/O for every part: open, create, scan, append with offsets, replace a day range.
 
 Everything addresses tables through the catalog (`TableSpec`) and the settings' lake root, so
-the same code runs on a local folder or object storage.
+the same code runs on a local folder or object storage. The only module of eventlake/ and
+operations/ that imports deltalake: the others use the handle type (`DeltaTable`), the errors
+(`CommitFailedError`, `DeltaError`) and the helpers below from here.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import polars as pl
 import pyarrow.dataset as ds
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
+from deltalake.fs import DeltaStorageHandler
+from pyarrow.fs import FileType
 
 from eventlake.catalog import TableSpec
 from eventlake.errors import LakeError
@@ -21,6 +25,37 @@ from eventlake.settings import Settings
 TABLE_PROPERTIES = {"delta.checkpointInterval": "20"}
 EVENT_DATES_KEY = "eventlake.event_dates"  # commit metadata: the event dates a commit touched
 CAUSE_KEY = "eventlake.cause"  # commit metadata: why rows were appended other than by ingesting
+
+# the Delta vocabulary the other modules use through this one
+__all__ = ["CommitFailedError", "DeltaError", "DeltaTable"]
+
+
+def commit_properties(
+    metadata: Mapping[str, str], *, app_id: str | None = None, version: int | None = None
+) -> CommitProperties:
+    """Returns a commit's properties: its metadata, and the `txn` (app_id, version) if given."""
+    if app_id is None or version is None:
+        return CommitProperties(custom_metadata=dict(metadata))
+    return CommitProperties(
+        app_transactions=[Transaction(app_id, version)], custom_metadata=dict(metadata)
+    )
+
+
+def overwrite_where(table: DeltaTable, frame: pl.DataFrame, predicate: str) -> None:
+    """Replaces the rows of `table` matching the SQL `predicate` by `frame`, in one commit."""
+    write_deltalake(table, frame, mode="overwrite", predicate=predicate)
+
+
+def file_sizes(settings: Settings, spec: TableSpec, paths: list[str]) -> dict[str, int]:
+    """Returns the size of each of `paths` (relative to the table) that exists in storage."""
+    if not paths:
+        return {}
+    storage = DeltaStorageHandler(table_uri(settings, spec), dict(settings.storage_options))
+    return {
+        info.path: int(info.size or 0)
+        for info in storage.get_file_info(paths)
+        if info.type == FileType.File
+    }
 
 
 def table_uri(settings: Settings, spec: TableSpec) -> str:

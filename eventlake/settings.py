@@ -160,7 +160,7 @@ def _parse(name: str, var: str, raw: str) -> Any:
                 raise ValueError("expected a positive whole number")
             return n
         if name == "privacy_key":
-            from eventlake.privacy import parse_master_key  # cryptography loads only when used
+            from eventlake.field_crypto import parse_master_key  # cryptography loads only when used
 
             parse_master_key(raw)  # its error never repeats the value
             return raw

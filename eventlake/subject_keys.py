@@ -15,13 +15,12 @@ from collections.abc import Collection, Iterable
 from datetime import UTC, datetime
 
 import polars as pl
-from deltalake import DeltaTable
-from deltalake.exceptions import CommitFailedError, DeltaError
 
 from eventlake import lake
 from eventlake.catalog import PRIVACY_SUBJECT_KEYS as SPEC
 from eventlake.errors import ConfigError, LakeError
-from eventlake.privacy import DataKey, MasterKey, PrivacyError, new_data_key
+from eventlake.field_crypto import DataKey, MasterKey, PrivacyError, new_data_key
+from eventlake.lake import CommitFailedError, DeltaError, DeltaTable
 from eventlake.settings import ENV_VARS, Settings
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,7 @@
 The registry declares, per event type, the payload fields that hold personal data and the
 field naming their subject (`registry.SENSITIVE_FIELDS`). With a master key configured, the
 writer thread replaces each such value present in a batch by a token sealed under its
-subject's data key (`eventlake.privacy`), so plaintext never reaches bronze/events. Only rows
+subject's data key (`eventlake.field_crypto`), so plaintext never reaches bronze/events. Only rows
 of those event types whose payload mentions such a field are touched: the rest of the batch
 is left as it is. Keys of new subjects are committed to privacy/subject_keys before the bronze
 commit that uses them (a crash in between leaves an unused key, which is harmless).
@@ -20,7 +20,7 @@ import msgspec
 import polars as pl
 
 from eventlake.errors import EventlakeError
-from eventlake.privacy import NONCE_BYTES, seal
+from eventlake.field_crypto import NONCE_BYTES, seal
 from eventlake.registry import REGISTRY, SENSITIVE_FIELDS
 from eventlake.settings import ENV_VARS, Settings
 from eventlake.subject_keys import KeyRing, master_key_of

@@ -21,7 +21,7 @@ from orchestration.jobs import (
     whole_assets,
     whole_tables_job,
 )
-from orchestration.maintenance import (
+from orchestration.maintenance_job import (
     lake_maintenance,
     lake_maintenance_nightly,
     maintenance_resources,

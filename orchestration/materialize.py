@@ -18,11 +18,11 @@ from datetime import date
 import dagster as dg
 
 from assets.day_range import LAKE_RESOURCE_KEY
-from eventlake import retention
 from eventlake.catalog import BRONZE_EVENTS, TableSpec
 from eventlake.errors import ConfigError, EventlakeError, LakeError
 from eventlake.lake import open_table, table_uri
 from eventlake.settings import Settings
+from operations import retention
 from orchestration.bronze_log import all_event_days
 from orchestration.jobs import (
     DAY_TABLES,

@@ -15,8 +15,8 @@ from assets.day_range import LAKE_RESOURCE_KEY
 from eventlake.catalog import BRONZE_EVENTS, TableSpec
 from eventlake.errors import ConfigError
 from eventlake.settings import Settings
+from operations.log_audit import LogAudit, audit_log
 from orchestration.jobs import RECONCILE_CHECK, asset_key
-from orchestration.log_audit import LogAudit, audit_log
 from orchestration.reconcile import Checked, Reconciliation, reconcile, reconcile_window
 from orchestration.reconcile_heal import GOLD_TABLES
 
@@ -145,7 +145,7 @@ def table_result(done: Reconciliation, spec: TableSpec) -> dg.AssetCheckResult:
 
 
 def log_audit_check(settings: Settings) -> dg.AssetChecksDefinition:
-    """Returns the audit checks of bronze/events (see `orchestration.log_audit`)."""
+    """Returns the audit checks of bronze/events (see `operations.log_audit`)."""
     key = dg.AssetKey(BRONZE_EVENTS.asset_key)
     described = {
         OFFSETS_CONTIGUOUS: "Per Kafka partition, every offset between the first and the last "

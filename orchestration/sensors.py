@@ -20,10 +20,10 @@ import dagster as dg
 
 from assets.restatements import CAUSE_TAG
 from assets.silver import INCREMENTAL_TAG
-from eventlake import retention
 from eventlake.catalog import BRONZE_EVENTS, TableSpec
 from eventlake.lake import open_table
 from eventlake.settings import Settings
+from operations import retention
 from orchestration.bronze_log import BronzeCursor, Touched, plan_days, touched_since
 from orchestration.coalesce import (
     WaitingRun,

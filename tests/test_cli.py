@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from eventlake.cli import build_parser, main
+from cli.main import build_parser, main
 
 
 def command_paths(
@@ -58,7 +58,7 @@ def test_help_on_every_command(path: tuple[str, ...], capsys: pytest.CaptureFixt
 )
 def test_usage_errors_exit_2_with_one_line(argv: list[str]) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "eventlake.cli", *argv], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "cli.main", *argv], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
@@ -67,7 +67,7 @@ def test_usage_errors_exit_2_with_one_line(argv: list[str]) -> None:
 
 def test_bad_environment_is_a_usage_error() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "eventlake.cli", "status"],
+        [sys.executable, "-m", "cli.main", "status"],
         capture_output=True,
         text=True,
         timeout=60,

@@ -25,10 +25,11 @@ from polars.testing import assert_frame_equal
 
 from dashboard import queries, queries_commerce
 from dashboard.scope import Scope, Segment
-from eventlake import lake, maintenance
+from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS
 from eventlake.settings import Settings
 from ingest.simulator import SimulationOptions, simulate
+from operations import maintenance
 from orchestration.jobs import DAY_TABLES, WHOLE_TABLES
 from orchestration.materialize import event_day_span, materialize_days
 from tests.assets.bronze_log_rows import append_bronze, login, noon

@@ -82,7 +82,7 @@ def test_up_serves_live_figures_stops_on_ctrl_c_and_resumes(tmp_path: Path) -> N
             {"session.timeout.ms": 2000, "heartbeat.interval.ms": 400}
         ),
     }
-    cmd = [sys.executable, "-m", "eventlake.cli", "up", "--state-dir", str(tmp_path / "state"),
+    cmd = [sys.executable, "-m", "cli.main", "up", "--state-dir", str(tmp_path / "state"),
            "--dagster-port", str(dagster), "--dashboard-port", str(dashboard),
            "--history-events", "3000", "--history-days", "5", "--rate", "20"]  # fmt: skip
     first = tmp_path / "up.log"

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from eventlake.products import PRODUCTS, PRODUCTS_BY_ID, Product
+from eventlake.default_products import PRODUCTS, PRODUCTS_BY_ID, Product
 
 SHOP = "https://shop.example.com"
 FX_FROM_EUR = {"EUR": 1.0, "USD": 1.08, "GBP": 0.85}  # the shops' price lists per currency

@@ -16,7 +16,7 @@ from eventlake.catalog import (
     SILVER_ORDERS,
     SILVER_PRODUCT_EVENTS,
 )
-from eventlake.products import PRODUCTS
+from eventlake.default_products import PRODUCTS
 from eventlake.settings import Settings
 
 D = date(2024, 3, 1)

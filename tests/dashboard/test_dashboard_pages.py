@@ -27,7 +27,7 @@ from eventlake.catalog import (
     SILVER_USERS,
     TableSpec,
 )
-from eventlake.products import PRODUCTS
+from eventlake.default_products import PRODUCTS
 
 MakeApp = Callable[[], AppTest]
 Put = Callable[[TableSpec, list[dict]], int]

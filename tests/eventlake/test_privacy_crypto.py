@@ -1,4 +1,4 @@
-"""Field encryption (eventlake/privacy.py), the registry's declarations and the key setting."""
+"""Field encryption (eventlake/field_crypto.py), the registry's declarations and the key setting."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from eventlake.errors import ConfigError
-from eventlake.privacy import (
+from eventlake.field_crypto import (
     MasterKey,
     PrivacyError,
     is_token,

@@ -19,10 +19,11 @@ import pytest
 from ingest_checks import assert_exactly_once, true_ends
 from processes import Ingester, SteadyProducer
 
-from eventlake import lake, maintenance
+from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS
 from eventlake.settings import Settings
 from ingest import offsets
+from operations import maintenance
 
 COMPACTING_S = 25.0  # how long the test compacts under the live ingester
 

@@ -19,14 +19,14 @@ import polars as pl
 import pytest
 from ingest_checks import produce
 
+from cli.dead_letters import render_bytes
+from cli.main import main
 from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS
-from eventlake.cli import main
 from eventlake.lake import txn_of
 from eventlake.registry import REGISTRY, USER_EVENTS, EventType, EventVersion, FieldRule
 from eventlake.settings import Settings
 from ingest import replay
-from ingest.dead_letter_commands import render_bytes
 from ingest.ingester import ingest
 from orchestration.bronze_log import BronzeCursor
 from orchestration.partitions import daily_partitions
@@ -211,7 +211,7 @@ def test_concurrent_replay_processes_write_each_message_once(settings: Settings)
     too_large_dead_letters(settings, 300)
     env = {**os.environ, "EVENTLAKE_LAKE_ROOT": settings.lake_root,
            "EVENTLAKE_MAX_MESSAGE_BYTES": str(1024 * 1024)}  # fmt: skip
-    command = [sys.executable, "-m", "eventlake.cli", "dead-letters", "replay", "--no-progress"]
+    command = [sys.executable, "-m", "cli.main", "dead-letters", "replay", "--no-progress"]
     runs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True) for _ in range(2)]  # fmt: skip
     outputs = [run.communicate(timeout=120) for run in runs]
@@ -224,7 +224,7 @@ def test_concurrent_replay_processes_write_each_message_once(settings: Settings)
 
 def test_bad_input_is_one_line(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
     bad = subprocess.run(
-        [sys.executable, "-m", "eventlake.cli", "dead-letters", "show", "user_events/x/1"],
+        [sys.executable, "-m", "cli.main", "dead-letters", "show", "user_events/x/1"],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert bad.returncode == 2 and "Traceback" not in bad.stderr

@@ -24,7 +24,7 @@ from ingest_checks import assert_exactly_once, free_port, true_ends
 from processes import EVENTLAKE, env_for
 from tls_broker import Pki, TlsTerminator, make_pki, start_tansu
 
-from eventlake.cli import main
+from cli.main import main
 from eventlake.settings import Settings
 from ingest import broker
 from ingest.kafka_config import scrub

@@ -18,6 +18,7 @@ from ingest_checks import produce
 from polars.testing import assert_frame_equal
 from processes import Ingester
 
+from cli.main import main
 from eventlake import lake
 from eventlake.catalog import (
     BRONZE_DEAD_LETTERS,
@@ -26,15 +27,14 @@ from eventlake.catalog import (
     SILVER_EVENTS,
     TABLES,
 )
-from eventlake.cli import main
 from eventlake.errors import ConfigError
-from eventlake.privacy import KeyErased, MasterKey, new_master_key
-from eventlake.reveal import reveal, reveal_payload
+from eventlake.field_crypto import KeyErased, MasterKey, new_master_key
 from eventlake.settings import Settings
 from eventlake.subject_keys import KeyRing, master_key_of, open_keys
 from ingest import replay
 from ingest.privacy import FieldSealer, bronze_writer
 from ingest.writer import BronzeWriter
+from operations.reveal import reveal, reveal_payload
 from orchestration.materialize import materialize_days
 
 DAY = datetime.now(UTC).date() - timedelta(days=2)

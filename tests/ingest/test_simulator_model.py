@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
+from eventlake.default_products import PRODUCTS, PRODUCTS_BY_ID, Product, products_frame
 from eventlake.envelope import REJECTION_CODES, Event, Rejection, parse
-from eventlake.products import PRODUCTS, PRODUCTS_BY_ID, Product, products_frame
 from eventlake.registry import REGISTRY
 from ingest.simulator import OutMessage, SimulationOptions, messages, topic_for
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from ingest_checks import produce
 
-from eventlake.cli import main
+from cli.main import main
 from eventlake.settings import Settings
 from ingest.ingester import ingest
 from ingest.status import PartitionStatus, Status, TableStatus

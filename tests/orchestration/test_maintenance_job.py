@@ -12,11 +12,12 @@ import pytest
 from bronze_log_rows import append_bronze, login, noon
 from polars.testing import assert_frame_equal
 
-from eventlake import lake, maintenance
+from eventlake import lake
 from eventlake.catalog import BRONZE_EVENTS, BRONZE_RETIRED_DAYS, SILVER_USER_ACTIVITY_DAILY
 from eventlake.settings import Settings
+from operations import maintenance
 from orchestration.definitions import build_definitions
-from orchestration.maintenance import MAINTENANCE_JOB, MaintenancePolicy
+from orchestration.maintenance_job import MAINTENANCE_JOB, MaintenancePolicy
 
 TODAY = date(2026, 11, 20)
 RETIRED, CLOSED1, CLOSED2 = (

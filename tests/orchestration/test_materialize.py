@@ -14,6 +14,7 @@ import pytest
 from bronze_log_rows import append_bronze, login, noon, order
 
 from assets.restatements import CAUSE_TAG
+from cli.main import main
 from eventlake import lake
 from eventlake.catalog import (
     GOLD_DAILY_ACTIVE_USERS,
@@ -21,7 +22,6 @@ from eventlake.catalog import (
     SILVER_EVENTS,
     SILVER_SESSIONS,
 )
-from eventlake.cli import main
 from eventlake.errors import ConfigError, EventlakeError, LakeError
 from eventlake.settings import Settings
 from orchestration.jobs import DAY_TABLES

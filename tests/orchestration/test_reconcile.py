@@ -14,6 +14,7 @@ from bronze_log_rows import append_bronze, event, login, noon, order
 from polars.testing import assert_frame_equal
 
 from assets.restatements import CAUSE_TAG
+from cli.main import main
 from eventlake import lake
 from eventlake.catalog import (
     AUDIT_RECONCILIATION,
@@ -22,8 +23,8 @@ from eventlake.catalog import (
     SILVER_ORDERS,
     TableSpec,
 )
-from eventlake.cli import main
 from eventlake.settings import Settings
+from operations.reconcile_compare import row_differences, summarize
 from orchestration.materialize import materialize_days
 from orchestration.reconcile import (
     RECONCILIATION_TAG,
@@ -32,7 +33,6 @@ from orchestration.reconcile import (
     reconcile,
     reconcile_window,
 )
-from orchestration.reconcile_compare import row_differences, summarize
 from orchestration.reconcile_heal import GOLD_TABLES, SILVER_DAY_TABLES
 
 TODAY = datetime.now(UTC).date()

@@ -1,4 +1,4 @@
-"""What the ingest part's subcommands share: argument types and stopping on SIGINT/SIGTERM.
+"""The one set of argument types of the `eventlake` command, and stopping on SIGINT/SIGTERM.
 
 A bad flag value is a usage error: one line on stderr, exit code 2.
 """
@@ -8,14 +8,21 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import re
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from datetime import date
 from types import FrameType
+
+from eventlake.catalog import BY_NAME, TableSpec
+from eventlake.settings import check_topic_pattern
 
 
 def int_at_least(low: int) -> Callable[[str], int]:
+    """Returns an argparse type: a whole number >= `low`."""
+
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -31,6 +38,8 @@ def int_at_least(low: int) -> Callable[[str], int]:
 def float_in(
     low: float, high: float = math.inf, *, low_open: bool = False
 ) -> Callable[[str], float]:
+    """Returns an argparse type: a number between `low` (or above, when open) and `high`."""
+
     def parse(text: str) -> float:
         try:
             value = float(text)
@@ -51,6 +60,59 @@ positive_int = int_at_least(1)
 non_negative = float_in(0.0)
 positive = float_in(0.0, low_open=True)
 fraction = float_in(0.0, 1.0)
+
+
+def tcp_port(low: int) -> Callable[[str], int]:
+    """Returns an argparse type: a TCP port number from `low` to 65535."""
+
+    def parse(text: str) -> int:
+        port = int_at_least(0)(text)
+        if not low <= port <= 65535:
+            raise argparse.ArgumentTypeError(f"must be a TCP port ({low}-65535), got {text}")
+        return port
+
+    return parse
+
+
+def non_negative_int(text: str) -> int:
+    """Returns the whole number >= 0 in `text` (an argparse type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative")
+    return value
+
+
+def day(text: str) -> date:
+    """Returns the day in `text`, YYYY-MM-DD (an argparse type)."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def table(text: str) -> TableSpec:
+    """Returns the catalog's table named `text` (an argparse type)."""
+    if text not in BY_NAME:
+        raise argparse.ArgumentTypeError(f"no table {text!r}; see `eventlake tables`")
+    return BY_NAME[text]
+
+
+def topic_pattern(text: str) -> str:
+    """Returns `text` when it is a valid topic pattern (an argparse type)."""
+    try:
+        return check_topic_pattern(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def topic(text: str) -> str:
+    """Returns `text` when it is a valid Kafka topic name (an argparse type)."""
+    if not re.fullmatch(r"[A-Za-z0-9._-]{1,249}", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a Kafka topic name")
+    return text
 
 
 @contextlib.contextmanager

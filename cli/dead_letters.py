@@ -1,7 +1,7 @@
 """`eventlake dead-letters list|show|replay`: inspect the rejected messages, and replay the ones
 a registry change made valid (`ingest.replay`).
 
-Registered by `eventlake.cli`; Polars, Delta and Kafka are imported by the handlers, so `--help`
+Registered by `cli.main`; Polars, Delta and Kafka are imported by the handlers, so `--help`
 stays fast. Handlers take (args, settings) and return the exit code.
 """
 
@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
 from typing import TYPE_CHECKING
 
+from cli.args import count, day
 from eventlake.envelope import REJECTION_CODES
 from eventlake.errors import ConfigError, EventlakeError
 from eventlake.settings import Settings
-from ingest.cli_types import count
 
 if TYPE_CHECKING:
     import polars as pl
@@ -48,9 +47,9 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     which.add_argument("--code", action="append", choices=REJECTION_CODES, metavar="CODE",
                        help=f"rejection code, repeatable: {', '.join(REJECTION_CODES)}")  # fmt: skip
     which.add_argument("--topic", action="append", metavar="TOPIC", help="topic, repeatable")
-    which.add_argument("--since", type=_day, metavar="DATE", help="dead-lettered on or after "
+    which.add_argument("--since", type=day, metavar="DATE", help="dead-lettered on or after "
                        "this UTC day (YYYY-MM-DD)")  # fmt: skip
-    which.add_argument("--until", type=_day, metavar="DATE", help="dead-lettered on or before "
+    which.add_argument("--until", type=day, metavar="DATE", help="dead-lettered on or before "
                        "this UTC day")  # fmt: skip
 
     p = actions.add_parser(
@@ -101,13 +100,6 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="show a progress bar (default: on a terminal, for 1000+ dead letters)")  # fmt: skip
     p.set_defaults(handler=_replay)
-
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _coordinates(text: str) -> tuple[str, int, int]:
@@ -288,7 +280,7 @@ def summary(outcome: Outcome) -> str:
 
 
 def _print(frame: pl.DataFrame) -> None:
-    from eventlake.table_commands import print_table
+    from cli.tables import print_table
 
     print_table(frame)
     sys.stdout.flush()

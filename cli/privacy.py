@@ -9,8 +9,8 @@ import argparse
 import json
 import os
 import sys
-from datetime import date
 
+from cli.args import day
 from eventlake.errors import ConfigError
 from eventlake.settings import ENV_VARS, Settings
 
@@ -51,7 +51,7 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
         f"(needs {ENV_VARS['privacy_key']}). Fails with 'erased' for an erased user's fields.",
     )
     p.add_argument("--event-id", required=True, metavar="ID", help="the event's event_id")
-    p.add_argument("--day", type=_day, metavar="DATE", help="its event date (reads only that day)")
+    p.add_argument("--day", type=day, metavar="DATE", help="its event date (reads only that day)")
     p.set_defaults(handler=_reveal)
 
     p = commands.add_parser(
@@ -75,15 +75,8 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     p.set_defaults(handler=_new_key)
 
 
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from err
-
-
 def _erase(args: argparse.Namespace, settings: Settings) -> int:
-    from eventlake.erasure import erase_subject
+    from operations.erasure import erase_subject
 
     user_id: str = args.user_id
     if not user_id:
@@ -103,7 +96,7 @@ def _erase(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _reveal(args: argparse.Namespace, settings: Settings) -> int:
-    from eventlake.reveal import reveal
+    from operations.reveal import reveal
 
     payload = reveal(settings, args.event_id, day=args.day)
     print(json.dumps(payload, ensure_ascii=False, sort_keys=True))
@@ -113,8 +106,8 @@ def _reveal(args: argparse.Namespace, settings: Settings) -> int:
 def _rotate(args: argparse.Namespace, settings: Settings) -> int:
     from eventlake import subject_keys
     from eventlake.catalog import PRIVACY_SUBJECT_KEYS
-    from eventlake.erasure import vacuum_now
-    from eventlake.privacy import MasterKey
+    from eventlake.field_crypto import MasterKey
+    from operations.erasure import vacuum_now
 
     old = subject_keys.master_key_of(settings)
     text = os.environ.get(NEW_KEY_VAR, "").strip()
@@ -143,7 +136,7 @@ def _rotate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _new_key(args: argparse.Namespace, settings: Settings) -> int:
-    from eventlake.privacy import new_master_key
+    from eventlake.field_crypto import new_master_key
 
     sys.stdout.write(new_master_key() + "\n")
     return 0

@@ -11,12 +11,12 @@ from typing import Any
 
 import msgspec
 import polars as pl
-from deltalake import DeltaTable
 
 from eventlake import lake, subject_keys
 from eventlake.catalog import BRONZE_EVENTS
 from eventlake.errors import EventlakeError, LakeError
-from eventlake.privacy import KeyErased, MasterKey, is_token, open_token, token_key_id
+from eventlake.field_crypto import KeyErased, MasterKey, is_token, open_token, token_key_id
+from eventlake.lake import DeltaTable
 from eventlake.settings import Settings
 
 

@@ -10,9 +10,9 @@ from datetime import UTC, date, datetime
 import polars as pl
 import pytest
 
+from cli.main import main
 from eventlake import lake
 from eventlake.catalog import GOLD_DAILY_ACTIVE_USERS
-from eventlake.cli import main
 from eventlake.settings import Settings
 
 

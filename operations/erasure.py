@@ -16,15 +16,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import polars as pl
-from deltalake import CommitProperties, DeltaTable
-from deltalake.exceptions import CommitFailedError, DeltaError
 
 from eventlake import lake, subject_keys
 from eventlake.catalog import BRONZE_DEAD_LETTERS, PRIVACY_SUBJECT_KEYS, TableSpec
 from eventlake.errors import LakeError
-from eventlake.maintenance import MAINTENANCE_KEY
+from eventlake.lake import CommitFailedError, DeltaError, DeltaTable
 from eventlake.settings import Settings
 from eventlake.subject_keys import read_keys, sql_text
+from operations.maintenance import MAINTENANCE_KEY
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +81,7 @@ def vacuum_now(table: DeltaTable, spec: TableSpec) -> int:
 
     Readers still scanning an older version of the table fail (and retry on the new one).
     """
-    props = CommitProperties(custom_metadata={MAINTENANCE_KEY: "vacuum"})
+    props = lake.commit_properties({MAINTENANCE_KEY: "vacuum"})
     try:
         lake.refresh(table, spec)
         removed = table.vacuum(  # files removed by commits, however recently

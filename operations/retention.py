@@ -25,14 +25,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 import polars as pl
-from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
-from deltalake.exceptions import CommitFailedError, DeltaError
 
 from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS, BRONZE_RETIRED_DAYS, TableSpec
 from eventlake.errors import LakeError
-from eventlake.maintenance import MAINTENANCE_KEY, reason
+from eventlake.lake import CommitFailedError, DeltaError, DeltaTable
 from eventlake.settings import Settings
+from operations.maintenance import MAINTENANCE_KEY, reason
 
 RETENTION_APP_ID = "eventlake-retention"  # txn app id: the last retirement pass that committed
 RETIRED_TABLES: tuple[TableSpec, ...] = (BRONZE_EVENTS, BRONZE_DEAD_LETTERS)
@@ -212,7 +211,7 @@ def write_summary(
     target = lake.ensure_table(settings, BRONZE_RETIRED_DAYS)
     predicate = f"source_table = '{spec.name}' AND retirement > {completed}"
     try:
-        write_deltalake(target, summary, mode="overwrite", predicate=predicate)
+        lake.overwrite_where(target, summary, predicate)
     except (DeltaError, OSError) as err:
         raise LakeError(
             f"{BRONZE_RETIRED_DAYS.name}: writing the summary of {spec.name} failed: {reason(err)}"
@@ -231,9 +230,10 @@ def _delete_before(table: DeltaTable, spec: TableSpec, first_kept: date, retirem
         CommitFailedError: a commit since the snapshot conflicts (the pass must be re-run).
     """
     _, _, predicate = _retired(spec, first_kept)
-    properties = CommitProperties(
-        app_transactions=[Transaction(RETENTION_APP_ID, retirement)],
-        custom_metadata={MAINTENANCE_KEY: "retire", lake.EVENT_DATES_KEY: ""},
+    properties = lake.commit_properties(
+        {MAINTENANCE_KEY: "retire", lake.EVENT_DATES_KEY: ""},
+        app_id=RETENTION_APP_ID,
+        version=retirement,
     )
     try:
         table.delete(predicate, commit_properties=properties)

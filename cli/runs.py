@@ -120,7 +120,7 @@ def reconcile_command(args: argparse.Namespace, settings: Settings) -> int:
     first = parse_day("--from", args.first)
     last = parse_day("--to", args.last)
 
-    from orchestration.log_audit import audit_errors, audit_lines, audit_log
+    from operations.log_audit import audit_errors, audit_lines, audit_log
     from orchestration.materialize import cli_instance
     from orchestration.reconcile import reconcile, reconcile_window
 

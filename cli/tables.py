@@ -11,8 +11,9 @@ from datetime import UTC, date, datetime
 
 import polars as pl
 
+from cli.args import day, table
 from eventlake import lake
-from eventlake.catalog import BY_NAME, TABLES, TableSpec
+from eventlake.catalog import TABLES, TableSpec
 from eventlake.errors import ConfigError, LakeError
 from eventlake.settings import Settings
 
@@ -38,14 +39,14 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
         "  eventlake read silver/events --as-of 2026-11-28T09:00:00Z --limit 5",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("table", type=_table, help="a table name, e.g. gold/revenue_daily")
+    p.add_argument("table", type=table, help="a table name, e.g. gold/revenue_daily")
     when = p.add_mutually_exclusive_group()
     when.add_argument("--version", type=_version, help="Delta version to read")
     when.add_argument(
         "--as-of", type=_moment, metavar="TIME", help="RFC 3339 time (UTC if no offset)"
     )
-    p.add_argument("--from", dest="first", type=_day, metavar="DATE", help="first day (day tables)")
-    p.add_argument("--to", dest="last", type=_day, metavar="DATE", help="last day (day tables)")
+    p.add_argument("--from", dest="first", type=day, metavar="DATE", help="first day (day tables)")
+    p.add_argument("--to", dest="last", type=day, metavar="DATE", help="last day (day tables)")
     p.add_argument("--limit", type=int, default=50, help="rows to print (0 = all; default 50)")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
     p.set_defaults(handler=_read)
@@ -56,15 +57,9 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
         help="list a table's commits (versions, operations, rows)",
         description="List the newest commits of a table's Delta log.",
     )
-    p.add_argument("table", type=_table, help="a table name, e.g. bronze/events")
+    p.add_argument("table", type=table, help="a table name, e.g. bronze/events")
     p.add_argument("--limit", type=int, default=20, help="commits to list (default 20)")
     p.set_defaults(handler=_history)
-
-
-def _table(text: str) -> TableSpec:
-    if text not in BY_NAME:
-        raise argparse.ArgumentTypeError(f"no table {text!r}; see `eventlake tables`")
-    return BY_NAME[text]
 
 
 def _version(text: str) -> int:
@@ -79,13 +74,6 @@ def _moment(text: str) -> datetime:
     except ValueError as err:
         raise argparse.ArgumentTypeError(f"{text!r} is not an RFC 3339 time") from err
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from err
 
 
 def _tables(args: argparse.Namespace, settings: Settings) -> int:

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from polars.testing import assert_frame_equal
 
-from eventlake import lake, maintenance
+from cli.main import main
+from eventlake import lake
 from eventlake.catalog import BRONZE_EVENTS
-from eventlake.cli import main
 from eventlake.settings import Settings
+from operations import maintenance
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "assets"))
 from bronze_log_rows import append_bronze, login, noon

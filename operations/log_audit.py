@@ -14,12 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import polars as pl
-from deltalake import DeltaTable
 
 from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS
 from eventlake.envelope import REJECTION_CODES
 from eventlake.errors import LakeError
+from eventlake.lake import DeltaTable
 from eventlake.settings import Settings
 
 PARTITION = ["kafka_topic", "kafka_partition"]

@@ -13,13 +13,14 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
-from eventlake.catalog import BRONZE_EVENTS, BY_NAME, TABLES, TableSpec
+from cli.args import positive_int, table
+from eventlake.catalog import BRONZE_EVENTS, TABLES, TableSpec
 from eventlake.errors import LakeError
 from eventlake.settings import Settings
 
 if TYPE_CHECKING:  # the handler imports them: --help stays fast
-    from eventlake.maintenance import TablePlan
-    from eventlake.retention import Retirement
+    from operations.maintenance import TablePlan
+    from operations.retention import Retirement
 
 SAFE_VACUUM_RETENTION_HOURS = 168
 
@@ -43,29 +44,17 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     )
     p.add_argument("--dry-run", action="store_true", help="print the plan; change nothing")
     p.add_argument(
-        "--table", type=_table, metavar="NAME", help="only this table, e.g. bronze/events"
+        "--table", type=table, metavar="NAME", help="only this table, e.g. bronze/events"
     )
     p.add_argument(
         "--min-files",
-        type=_positive,
+        type=positive_int,
         default=8,
         metavar="N",
         help="compact a closed day holding at least N files (default 8)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(handler=_maintain)
-
-
-def _table(text: str) -> TableSpec:
-    if text not in BY_NAME:
-        raise argparse.ArgumentTypeError(f"no table {text!r}; see `eventlake tables`")
-    return BY_NAME[text]
-
-
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
-    return int(text)
 
 
 @dataclass(frozen=True)
@@ -84,7 +73,7 @@ class _Line:
 def _maintain(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm  # heavy imports wait for the handler: --help stays fast
 
-    from eventlake import maintenance, retention
+    from operations import maintenance, retention
 
     today = datetime.now(UTC).date()
     selected: list[TableSpec] = [args.table] if args.table else list(TABLES)

@@ -24,8 +24,8 @@ from datetime import UTC, date, datetime
 
 import dagster as dg
 
-from eventlake import maintenance, retention
 from eventlake.settings import ENV_VARS, Settings
+from operations import maintenance, retention
 from orchestration.resources import LakeResource
 
 MAINTENANCE_JOB = "lake_maintenance"

@@ -11,10 +11,11 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from eventlake import lake, retention
+from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS, BRONZE_RETIRED_DAYS
-from eventlake.maintenance import MAINTENANCE_KEY
 from eventlake.settings import Settings
+from operations import retention
+from operations.maintenance import MAINTENANCE_KEY
 from orchestration.bronze_log import touched_since
 
 # The bronze row builders live with the asset tests; share them rather than copy them.

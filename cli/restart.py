@@ -17,12 +17,6 @@ from pathlib import Path
 from eventlake.errors import EventlakeError
 from eventlake.settings import Settings
 
-# Dagster's run tags for a run's partitions (orchestration/partitions.py writes and reads them
-# for the sensors; eventlake/ imports nothing above it, so `up` reads them here)
-_RANGE_START = "dagster/asset_partition_range_start"
-_RANGE_END = "dagster/asset_partition_range_end"
-_PARTITION = "dagster/partition"
-
 
 @dataclass(frozen=True)
 class BronzeEvents:
@@ -90,6 +84,8 @@ def end_unfinished_runs(dagster_home: Path) -> EndedRuns:
     import dagster as dg
     from sqlalchemy.exc import SQLAlchemyError
 
+    from orchestration.partitions import range_of
+
     # alembic logs its SQLite set-up at INFO on every open: noise among the lines `up` prints
     logging.getLogger("alembic").setLevel(logging.WARNING)
     status = dg.DagsterRunStatus
@@ -107,10 +103,9 @@ def end_unfinished_runs(dagster_home: Path) -> EndedRuns:
                     continue
                 instance.report_run_failed(run, message=why)
                 ended["failed"] += 1
-                first = run.tags.get(_RANGE_START) or run.tags.get(_PARTITION)
-                last = run.tags.get(_RANGE_END) or run.tags.get(_PARTITION)
-                if first and last:
-                    a, b = date.fromisoformat(first), date.fromisoformat(last)
+                covered = range_of(run.tags)
+                if covered is not None:
+                    a, b = covered
                     days.update(a + timedelta(days=i) for i in range((b - a).days + 1))
                 else:
                     whole = True

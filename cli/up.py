@@ -20,7 +20,8 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import IO
 
-from eventlake import restart
+from cli import restart
+from cli.args import non_negative, tcp_port
 from eventlake.errors import EventlakeError
 from eventlake.settings import Settings
 
@@ -80,11 +81,11 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
         epilog="example: eventlake up --rate 50 --history-days 30",
     )
     p.add_argument("--state-dir", default=".eventlake", help="logs, pid files, Dagster home")
-    p.add_argument("--dagster-port", type=_port, default=3000)
-    p.add_argument("--dashboard-port", type=_port, default=8501)
+    p.add_argument("--dagster-port", type=tcp_port(1), default=3000)
+    p.add_argument("--dashboard-port", type=tcp_port(1), default=8501)
     p.add_argument(
         "--rate",
-        type=_not_negative,
+        type=non_negative,
         default=20.0,
         help="steady simulated events/s (default 20; 0: none, feed it your own)",
     )
@@ -92,20 +93,6 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     p.add_argument("--history-events", type=int, default=30_000,
                    help="events of simulated history (0: none)")  # fmt: skip
     p.set_defaults(handler=run)
-
-
-def _port(text: str) -> int:
-    port = int(text)
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{text} is not a TCP port")
-    return port
-
-
-def _not_negative(text: str) -> float:
-    value = float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} must be >= 0")
-    return value
 
 
 def child_env(settings: Settings, dagster_home: Path) -> dict[str, str]:
@@ -136,7 +123,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     workspace = state / "workspace.yaml"
     workspace.write_text(WORKSPACE_YAML)
     env = child_env(settings, dagster_home)
-    el = [sys.executable, "-m", "eventlake.cli"]
+    el = [sys.executable, "-m", "cli.main"]
     children: list[Child] = []
     stopping = False
 
@@ -217,8 +204,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 def _follow_new_topics(el: list[str], env: dict[str, str], settings: Settings, logs: Path) -> None:
     """Resets the offsets of record of the default topics to earliest, as
-    `eventlake reset-offsets --to earliest --yes` does, in its own process like every piece
-    (eventlake/ does not import ingest/). For a broker `up` has just started: it keeps
+    `eventlake reset-offsets --to earliest --yes` does, in its own process like every piece. For a broker `up` has just started: it keeps
     nothing, so its topics are new and empty, and the offsets of record that bronze holds
     belong to the previous broker's topics (docs/operations.md, "The local stack")."""
     topics = [arg for topic in settings.topics for arg in ("--topic", topic)]

@@ -22,18 +22,15 @@ from dataclasses import dataclass
 from datetime import date
 
 import polars as pl
-from deltalake import CommitProperties
-from deltalake.exceptions import CommitFailedError, DeltaError
-from deltalake.fs import DeltaStorageHandler
-from pyarrow.fs import FileType
 
 from eventlake import lake
 from eventlake.catalog import TABLES, TableSpec
 from eventlake.errors import LakeError
+from eventlake.lake import CommitFailedError, DeltaError
 from eventlake.settings import Settings
 
 # Commit metadata of commits made by maintenance: compaction, vacuum (no data changed) and the
-# retention delete (eventlake/retention.py); sensors must not take them for new data.
+# retention delete (operations/retention.py); sensors must not take them for new data.
 MAINTENANCE_KEY = "eventlake.maintenance"
 DEFAULT_VACUUM_RETENTION_HOURS = 7 * 24
 DEFAULT_MIN_FILES = 8  # a closed day with fewer files is left alone
@@ -79,7 +76,7 @@ def compact_day(settings: Settings, spec: TableSpec, day: date) -> Compaction:
     assert spec.day_column is not None
     metrics = table.optimize.compact(
         partition_filters=[(spec.day_column, "=", day.isoformat())],
-        commit_properties=CommitProperties(custom_metadata={MAINTENANCE_KEY: "compact"}),
+        commit_properties=lake.commit_properties({MAINTENANCE_KEY: "compact"}),
     )
     return Compaction(
         spec.name, day, int(metrics.get("numFilesRemoved", 0)), int(metrics.get("numFilesAdded", 0))
@@ -111,7 +108,7 @@ def vacuum(
         retention_hours=retention_hours,
         dry_run=dry_run,
         enforce_retention_duration=False,
-        commit_properties=CommitProperties(custom_metadata={MAINTENANCE_KEY: "vacuum"}),
+        commit_properties=lake.commit_properties({MAINTENANCE_KEY: "vacuum"}),
     )
 
 
@@ -217,24 +214,12 @@ def vacuum_table(
         return VacuumReport(spec.name, 0, 0)
     try:
         expired = vacuum(settings, spec, retention_hours=retention_hours, dry_run=True)
-        present = _sizes(settings, spec, expired)
+        present = lake.file_sizes(settings, spec, expired)
         if present and not dry_run:
             vacuum(settings, spec, retention_hours=retention_hours)
     except DeltaError as err:
         raise LakeError(f"{spec.name}: vacuum failed: {reason(err)}") from err
     return VacuumReport(spec.name, len(present), sum(present.values()))
-
-
-def _sizes(settings: Settings, spec: TableSpec, paths: list[str]) -> dict[str, int]:
-    """Returns the size of each of `paths` (relative to the table) that exists in storage."""
-    if not paths:
-        return {}
-    storage = DeltaStorageHandler(lake.table_uri(settings, spec), dict(settings.storage_options))
-    return {
-        info.path: int(info.size or 0)
-        for info in storage.get_file_info(paths)
-        if info.type == FileType.File
-    }
 
 
 def reason(err: BaseException) -> str:

@@ -1,33 +1,46 @@
 """The `eventlake` command: parses flags, builds the settings once, and runs a subcommand.
 
-This is the one composition root: each part registers its own subcommands from its
-`commands` module (imported here, heavy imports deferred to the handlers), so `--help`
-stays fast and the parts stay independent of each other.
+This is the one composition root: each command group is a module of `cli/` with
+`register(subparsers, parent)` (heavy imports deferred to the handlers), so `--help` stays fast.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from cli import (
+    broker,
+    dead_letters,
+    ingest,
+    maintain,
+    privacy,
+    runs,
+    simulate,
+    status,
+    tables,
+    up,
+)
 from eventlake import __version__
 from eventlake.errors import ConfigError, EventlakeError
 from eventlake.settings import Settings
 
 # Each module defines `register(subparsers, parent)`; every parser it adds sets
 # `handler=callable(args, settings) -> int`.
-COMMAND_MODULES = (
-    "ingest.commands",
-    "ingest.dead_letter_commands",
-    "orchestration.commands",
-    "eventlake.maintenance_commands",
-    "eventlake.table_commands",
-    "eventlake.privacy_commands",
-    "eventlake.stack",
+COMMAND_MODULES: tuple[Any, ...] = (
+    broker,
+    simulate,
+    ingest,
+    status,
+    dead_letters,
+    runs,
+    maintain,
+    tables,
+    privacy,
+    up,
 )
 
 
@@ -65,8 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"eventlake {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     parent = settings_parent()
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub, parent)
+    for module in COMMAND_MODULES:
+        module.register(sub, parent)
     return parser
 
 

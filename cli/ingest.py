@@ -9,12 +9,19 @@ import argparse
 import dataclasses
 import faulthandler
 import gc
-import re
 import signal
 import sys
 
-from eventlake.settings import Settings, check_topic_pattern
-from ingest.cli_types import int_at_least, non_negative, positive, positive_int, stop_on_signals
+from cli.args import (
+    non_negative,
+    positive,
+    positive_int,
+    stop_on_signals,
+    tcp_port,
+    topic,
+    topic_pattern,
+)
+from eventlake.settings import Settings
 
 _RAW = argparse.RawDescriptionHelpFormatter
 _MIB = 1024 * 1024
@@ -24,27 +31,6 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     """Adds `ingest` and `reset-offsets` to the `eventlake` parser."""
     _register_ingest(sub, parent)
     _register_reset(sub, parent)
-
-
-def topic_pattern(text: str) -> str:
-    """Returns `text` when it is a valid topic pattern (an argparse type)."""
-    try:
-        return check_topic_pattern(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
-
-
-def _port(text: str) -> int:
-    port = int_at_least(0)(text)
-    if port > 65535:
-        raise argparse.ArgumentTypeError(f"must be a TCP port (0-65535), got {text}")
-    return port
-
-
-def _topic(text: str) -> str:
-    if not re.fullmatch(r"[A-Za-z0-9._-]{1,249}", text):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a Kafka topic name")
-    return text
 
 
 def _register_ingest(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
@@ -110,7 +96,7 @@ def _register_ingest(sub: argparse._SubParsersAction, parent: argparse.ArgumentP
     )
     run.add_argument(
         "--metrics-port",
-        type=_port,
+        type=tcp_port(0),
         metavar="PORT",
         help="serve Prometheus metrics on this port (EVENTLAKE_METRICS_PORT; 0 = any free port)",
     )
@@ -182,7 +168,7 @@ def _register_reset(sub: argparse._SubParsersAction, parent: argparse.ArgumentPa
     )
     p.add_argument(
         "--topic",
-        type=_topic,
+        type=topic,
         action="append",
         required=True,
         metavar="TOPIC",

@@ -8,9 +8,10 @@ from pathlib import Path
 import polars as pl
 from polars.testing import assert_frame_equal
 
-from eventlake import lake, maintenance
+from eventlake import lake
 from eventlake.catalog import GOLD_DAILY_ACTIVE_USERS as DAU
 from eventlake.settings import Settings
+from operations import maintenance
 
 DAY1, DAY2 = date(2026, 11, 1), date(2026, 11, 2)
 

@@ -1,0 +1,1 @@
+"""The `eventlake` command line: one module per command group."""

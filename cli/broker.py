@@ -1,0 +1,89 @@
+"""`eventlake broker start|stop|status`: the bundled local Kafka broker.
+
+The broker module is imported by the handlers, so `--help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from cli.args import positive_int
+from eventlake.settings import Settings
+
+_RAW = argparse.RawDescriptionHelpFormatter
+
+
+def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
+    """Adds `broker start|stop|status` to the `eventlake` parser."""
+    _register_broker(sub, parent)
+
+
+def _register_broker(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
+    broker = sub.add_parser(
+        "broker",
+        help="the bundled local Kafka broker (start, stop, status)",
+        description="The bundled local broker (Tansu, Kafka protocol, in memory: a restart\n"
+        "loses topics and messages). It listens on EVENTLAKE_KAFKA_BOOTSTRAP.",
+        formatter_class=_RAW,
+        epilog="examples:\n  eventlake broker start\n  eventlake broker status\n"
+        "  eventlake broker stop\n  eventlake broker start --bootstrap 127.0.0.1:19092",
+    )
+    actions = broker.add_subparsers(dest="action", metavar="ACTION", required=True)
+    state = argparse.ArgumentParser(add_help=False)
+    state.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path(".eventlake"),
+        metavar="DIR",
+        help="where the pid file and the broker log live (default: ./.eventlake)",
+    )
+    start = actions.add_parser(
+        "start",
+        parents=[parent, state],
+        help="start the broker in the background and create the topics",
+        description="Start the broker in the background (idempotent) and create the missing\n"
+        "topics of EVENTLAKE_TOPICS.",
+    )
+    start.add_argument(
+        "--partitions", type=positive_int, default=6, help="partitions per new topic (default 6)"
+    )
+    start.set_defaults(handler=_broker_start)
+    stop = actions.add_parser(
+        "stop", parents=[parent, state], help="stop the broker (SIGTERM, then SIGKILL)"
+    )
+    stop.set_defaults(handler=_broker_stop)
+    status = actions.add_parser(
+        "status",
+        parents=[parent, state],
+        help="is the broker up; its topics, partitions and messages (exit 1 when down)",
+    )
+    status.set_defaults(handler=_broker_status)
+
+
+def _broker_start(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest import broker
+
+    pid = broker.start(settings, state_dir=args.state_dir, partitions=args.partitions)
+    print(f"broker running on {settings.kafka_bootstrap} (pid {pid}); topics: "
+          f"{', '.join(settings.topics)}")  # fmt: skip
+    return 0
+
+
+def _broker_stop(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest import broker
+
+    stopped = broker.stop(state_dir=args.state_dir)
+    print("broker stopped" if stopped else f"no broker started from {args.state_dir} is running")
+    return 0
+
+
+def _broker_status(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest import broker
+
+    status = broker.status(settings, state_dir=args.state_dir)
+    pid = "not started by eventlake" if status.pid is None else f"pid {status.pid}"
+    print(f"broker {status.bootstrap}: up ({pid})")
+    for topic, partitions in sorted(status.topics.items()):
+        print(f"  {topic}: {partitions} partitions, {status.messages[topic]} messages")
+    return 0

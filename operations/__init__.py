@@ -1,0 +1,1 @@
+"""Operations on the lake: maintenance, retention, erasure, reveal, audits of the log."""
