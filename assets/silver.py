@@ -28,15 +28,15 @@ from assets.day_range import day_asset_spec_kwargs, day_result, lake_settings, r
 from eventlake import lake
 from eventlake.catalog import BRONZE_EVENTS, SILVER_EVENTS
 from eventlake.envelope import to_json
+from eventlake.log_rules import WINNER_ORDER
+from eventlake.log_rules import silver_day_app_id as day_app_id
 from eventlake.registry import REGISTRY, upcast
 from eventlake.settings import Settings
 
-WINNER_ORDER = ("ingested_at", "kafka_topic", "kafka_partition", "kafka_offset")
 INGEST_POSITION = ("event_id", *WINNER_ORDER)  # identifies one bronze row (one Kafka message)
 # Run tag: the run may append to silver what bronze gained (the loop's runs); other runs
 # (backfills, replays, reconciliation heals) rebuild from the log, which also applies changed code.
 INCREMENTAL_TAG = "eventlake/incremental"
-SILVER_APP_ID = "eventlake-silver"  # txn app id prefix: the bronze version a silver day reflects
 CHUNK_DAYS = 10  # days cleaned and written at a time in a long range run (bounds memory)
 # A 64-bit hash of the event id: 8 bytes per row to compare ids across the whole log.
 _id_hash = pl.col("event_id").hash(seed=0x5EED)
@@ -164,11 +164,6 @@ def built_from(settings: Settings, first: date, last: date) -> int | None:
     silver = lake.open_table(settings, SILVER_EVENTS)
     days = {lake.txn_of(silver, day_app_id(day)) for day in _days(first, last)}
     return days.pop() if len(days) == 1 else None
-
-
-def day_app_id(day: date) -> str:
-    """Returns the txn app id that records which bronze version silver's `day` reflects."""
-    return f"{SILVER_APP_ID}/{day.isoformat()}"
 
 
 def build(

@@ -22,11 +22,10 @@ import dagster as dg
 import polars as pl
 
 from eventlake import lake
-from eventlake.catalog import BRONZE_EVENTS, BRONZE_INGEST_BATCHES, SILVER_EVENTS
+from eventlake.catalog import BRONZE_EVENTS, BRONZE_INGEST_BATCHES, GOLD_DAY_TABLES, SILVER_EVENTS
 from eventlake.settings import Settings
-from orchestration.jobs import DAY_TABLES
 
-GOLD_DAY_KEYS = [dg.AssetKey(t.asset_key) for t in DAY_TABLES if t.layer == "gold"]
+GOLD_DAY_KEYS = [dg.AssetKey(t.asset_key) for t in GOLD_DAY_TABLES]
 _PAGE = 10_000
 
 

@@ -16,13 +16,11 @@ from typing import TYPE_CHECKING
 from cli.args import positive_int, table
 from eventlake.catalog import BRONZE_EVENTS, TABLES, TableSpec
 from eventlake.errors import LakeError
-from eventlake.settings import Settings
+from eventlake.settings import SAFE_VACUUM_RETENTION_HOURS, Settings
 
 if TYPE_CHECKING:  # the handler imports them: --help stays fast
     from operations.maintenance import TablePlan
     from operations.retention import Retirement
-
-SAFE_VACUUM_RETENTION_HOURS = 168
 
 
 def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:

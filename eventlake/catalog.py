@@ -548,3 +548,19 @@ TABLES: tuple[TableSpec, ...] = (
     PRIVACY_SUBJECT_KEYS,
 )
 BY_NAME: dict[str, TableSpec] = {t.name: t for t in TABLES}
+
+# The gold tables, for the parts that act on the whole layer (one list, here), in the order the read models are built and reported: the day tables, then the tables
+# rebuilt whole from the whole history (no day column).
+GOLD_TABLES: tuple[TableSpec, ...] = (
+    GOLD_REVENUE_DAILY,
+    GOLD_REVENUE_BY_PRODUCT,
+    GOLD_DAILY_ACTIVE_USERS,
+    GOLD_SESSIONS_DAILY,
+    GOLD_FUNNEL_DAILY,
+    GOLD_PRODUCT_PERFORMANCE,
+    GOLD_LIFECYCLE_DAILY,
+    GOLD_COHORT_RETENTION,
+    GOLD_CUSTOMER_RFM,
+)
+GOLD_DAY_TABLES: tuple[TableSpec, ...] = tuple(t for t in GOLD_TABLES if t.day_column)
+GOLD_WHOLE_TABLES: tuple[TableSpec, ...] = tuple(t for t in GOLD_TABLES if not t.day_column)

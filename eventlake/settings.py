@@ -36,6 +36,10 @@ ENV_VARS: dict[str, str] = {
 }
 
 
+# The vacuum floor: a shorter retention breaks time travel ("as of") to the week before.
+SAFE_VACUUM_RETENTION_HOURS = 168
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     """Everything a process needs to know about where the broker and the lake are."""
@@ -52,7 +56,9 @@ class Settings:
     metrics_port: int | None = None  # the ingester's Prometheus endpoint (None: off)
     reconcile_days: int = 7  # the closed days the nightly reconciliation compares and heals
     bronze_retention_days: int | None = None  # None: keep the event log forever
-    vacuum_retention_hours: int = 168  # files unreferenced for longer are deleted by vacuum
+    vacuum_retention_hours: int = (
+        SAFE_VACUUM_RETENTION_HOURS  # files unreferenced for longer are deleted by vacuum
+    )
     # base64 of the 32-byte master key of sensitive fields (docs/privacy.md); None: stored as
     # received. A secret: masked by `redacted()` and so by repr().
     privacy_key: str | None = None

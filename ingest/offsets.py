@@ -19,21 +19,13 @@ from deltalake import DeltaTable
 from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS, TableSpec
 from eventlake.errors import OffsetsAhead
+from eventlake.log_rules import offset_app_id as app_id
+from eventlake.log_rules import topic_app_id
 from eventlake.settings import Settings
 from ingest.kafka import TopicPartitionKey
 
 NONE = -1
 """The txn version of a partition the table holds nothing of: the next offset to read is 0."""
-
-
-def app_id(topic: str, partition: int) -> str:
-    """Returns the Delta txn app id that records the ingester's offset of one partition."""
-    return f"eventlake-ingest/{topic}/{partition}"
-
-
-def topic_app_id(topic: str) -> str:
-    """Returns the Delta txn app id that records which incarnation of `topic` bronze follows."""
-    return f"eventlake-ingest-topic/{topic}"
 
 
 def topic_fingerprint(topic_id: str) -> int:

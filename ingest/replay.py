@@ -38,6 +38,7 @@ from tqdm import tqdm
 from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS
 from eventlake.errors import LakeError
+from eventlake.log_rules import REPLAY_APP_ID
 from eventlake.settings import Settings
 from ingest import privacy
 from ingest.decode import decode
@@ -46,7 +47,7 @@ from ingest.writer import event_dates_metadata, write_events
 log = logging.getLogger(__name__)
 
 IDENTITY = ["kafka_topic", "kafka_partition", "kafka_offset", "kafka_timestamp"]
-APP_ID = "eventlake-replay"  # txn app id of replay commits; its version counts them
+APP_ID = REPLAY_APP_ID  # txn app id of replay commits; its version counts them
 CAUSE = "replay"  # the commit metadata `lake.CAUSE_KEY` of a replay commit
 MAX_ATTEMPTS = 20
 PROGRESS_MIN_ROWS = 1_000  # smaller selections are judged before a bar would be worth drawing

@@ -20,6 +20,7 @@ from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS
 from eventlake.envelope import REJECTION_CODES
 from eventlake.errors import LakeError
 from eventlake.lake import DeltaTable
+from eventlake.log_rules import offset_app_id
 from eventlake.settings import Settings
 
 PARTITION = ["kafka_topic", "kafka_partition"]
@@ -27,15 +28,6 @@ POSITION = [*PARTITION, "kafka_offset"]
 MESSAGE = [*POSITION, "kafka_timestamp"]
 CONTENT = ["event_type", "schema_version", "aggregate_id", "event_time", "payload"]
 _ID_HASH = pl.col("event_id").hash(seed=0xA0D1)
-
-
-def offset_app_id(topic: str, partition: int) -> str:
-    """Returns the Delta txn app id holding a partition's offset of record.
-
-    The ingester's own naming (ingest/offsets.py `app_id`), re-derived here because
-    orchestration does not import ingest; a test holds the two equal.
-    """
-    return f"eventlake-ingest/{topic}/{partition}"
 
 
 def duplicate_messages(rows: pl.LazyFrame) -> pl.LazyFrame:

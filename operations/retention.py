@@ -30,10 +30,10 @@ from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS, BRONZE_RETIRED_DAYS, TableSpec
 from eventlake.errors import LakeError
 from eventlake.lake import CommitFailedError, DeltaError, DeltaTable
+from eventlake.log_rules import RETENTION_APP_ID
 from eventlake.settings import Settings
 from operations.maintenance import MAINTENANCE_KEY, reason
 
-RETENTION_APP_ID = "eventlake-retention"  # txn app id: the last retirement pass that committed
 RETIRED_TABLES: tuple[TableSpec, ...] = (BRONZE_EVENTS, BRONZE_DEAD_LETTERS)
 MAX_ATTEMPTS = 5  # passes re-run after losing to a concurrent commit, before giving up
 LATE_DAYS = 30  # docs/service-levels.md: an event up to 30 days late re-materializes its day

@@ -16,15 +16,8 @@ from assets.silver import BRONZE_EVENTS_SOURCE, silver_events_asset
 from assets.typed_silver import TYPED_TABLES, typed_silver_asset
 from assets.users import silver_users
 from eventlake.catalog import (
-    GOLD_COHORT_RETENTION,
-    GOLD_CUSTOMER_RFM,
-    GOLD_DAILY_ACTIVE_USERS,
-    GOLD_FUNNEL_DAILY,
-    GOLD_LIFECYCLE_DAILY,
-    GOLD_PRODUCT_PERFORMANCE,
-    GOLD_REVENUE_BY_PRODUCT,
-    GOLD_REVENUE_DAILY,
-    GOLD_SESSIONS_DAILY,
+    GOLD_DAY_TABLES,
+    GOLD_WHOLE_TABLES,
     SILVER_EVENTS,
     SILVER_SESSIONS,
     SILVER_USERS,
@@ -41,19 +34,13 @@ DAY_TABLES: tuple[TableSpec, ...] = (
     SILVER_EVENTS,
     *TYPED_TABLES,
     SILVER_SESSIONS,
-    GOLD_REVENUE_DAILY,
-    GOLD_REVENUE_BY_PRODUCT,
-    GOLD_DAILY_ACTIVE_USERS,
-    GOLD_SESSIONS_DAILY,
-    GOLD_FUNNEL_DAILY,
-    GOLD_PRODUCT_PERFORMANCE,
-    GOLD_LIFECYCLE_DAILY,
+    *GOLD_DAY_TABLES,
 )
 # What a follow-up can rewrite: everything built from silver/events and its typed tables.
 FOLLOWUP_TABLES: tuple[TableSpec, ...] = tuple(
     t for t in DAY_TABLES if t is not SILVER_EVENTS and t not in TYPED_TABLES
 )
-WHOLE_TABLES: tuple[TableSpec, ...] = (SILVER_USERS, GOLD_COHORT_RETENTION, GOLD_CUSTOMER_RFM)
+WHOLE_TABLES: tuple[TableSpec, ...] = (SILVER_USERS, *GOLD_WHOLE_TABLES)
 SOURCES: tuple[dg.AssetSpec, ...] = (BRONZE_EVENTS_SOURCE, DIM_PRODUCTS_SOURCE)
 
 

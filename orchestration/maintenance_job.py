@@ -24,14 +24,13 @@ from datetime import UTC, date, datetime
 
 import dagster as dg
 
-from eventlake.settings import ENV_VARS, Settings
+from eventlake.settings import ENV_VARS, SAFE_VACUUM_RETENTION_HOURS, Settings
 from operations import maintenance, retention
 from orchestration.resources import LakeResource
 
 MAINTENANCE_JOB = "lake_maintenance"
 MAINTENANCE_CRON = "30 3 * * *"  # 03:30 UTC: after the 00:30 close of yesterday, before the day
 MAINTENANCE_RESOURCE_KEY = "maintenance_policy"
-SAFE_VACUUM_RETENTION_HOURS = 168
 # reconcile_days only for the warning that the retention must cover the reconciliation window
 _POLICY_VARS = ("bronze_retention_days", "vacuum_retention_hours", "reconcile_days")
 _IN_PROGRESS = [

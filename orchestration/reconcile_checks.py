@@ -12,13 +12,12 @@ import dagster as dg
 import polars as pl
 
 from assets.day_range import LAKE_RESOURCE_KEY
-from eventlake.catalog import BRONZE_EVENTS, TableSpec
+from eventlake.catalog import BRONZE_EVENTS, GOLD_TABLES, TableSpec
 from eventlake.errors import ConfigError
 from eventlake.settings import Settings
 from operations.log_audit import LogAudit, audit_log
 from orchestration.jobs import RECONCILE_CHECK, asset_key
 from orchestration.reconcile import Checked, Reconciliation, reconcile, reconcile_window
-from orchestration.reconcile_heal import GOLD_TABLES
 
 RECONCILE_JOB = "reconciliation"
 RECONCILE_CRON = "0 2 * * *"  # 02:00 UTC: yesterday is closed and its follow-up runs are done

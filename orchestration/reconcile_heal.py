@@ -9,13 +9,12 @@ from datetime import date
 
 import dagster as dg
 
-from eventlake.catalog import SILVER_USERS, TableSpec
+from eventlake.catalog import GOLD_TABLES, SILVER_USERS, TableSpec
 from eventlake.settings import Settings
 from operations.reconcile_compare import PartitionDiff, compare_table
 from orchestration.materialize import READ_MODELS, materialize_days
 from orchestration.partitions import day_ranges
 
-GOLD_TABLES: tuple[TableSpec, ...] = tuple(t for t in READ_MODELS if t.layer == "gold")
 SILVER_DAY_TABLES: tuple[TableSpec, ...] = tuple(
     t for t in READ_MODELS if t.layer == "silver" and t.day_column is not None
 )

@@ -20,6 +20,7 @@ from eventlake.catalog import (
     AUDIT_RECONCILIATION,
     GOLD_DAILY_ACTIVE_USERS,
     GOLD_REVENUE_DAILY,
+    GOLD_TABLES,
     SILVER_ORDERS,
     TableSpec,
 )
@@ -33,7 +34,7 @@ from orchestration.reconcile import (
     reconcile,
     reconcile_window,
 )
-from orchestration.reconcile_heal import GOLD_TABLES, SILVER_DAY_TABLES
+from orchestration.reconcile_heal import SILVER_DAY_TABLES
 
 TODAY = datetime.now(UTC).date()
 

@@ -8,7 +8,7 @@ import polars as pl
 from bronze_log_rows import append_bronze, noon, order
 from test_reconcile import ago, build_lake, corrupt_revenue, reported
 
-from eventlake.catalog import BRONZE_EVENTS, GOLD_REVENUE_DAILY
+from eventlake.catalog import BRONZE_EVENTS, GOLD_REVENUE_DAILY, GOLD_TABLES
 from eventlake.settings import Settings
 from orchestration.definitions import build_definitions
 from orchestration.jobs import INGESTED_DAYS_JOB
@@ -18,7 +18,6 @@ from orchestration.reconcile_checks import (
     OFFSETS_MATCH_RECORD,
     RECONCILE_JOB,
 )
-from orchestration.reconcile_heal import GOLD_TABLES
 
 
 def evaluations(
