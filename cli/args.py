@@ -15,9 +15,12 @@ import threading
 from collections.abc import Callable, Iterator
 from datetime import date
 from types import FrameType
+from typing import TYPE_CHECKING
 
-from eventlake.catalog import BY_NAME, TableSpec
 from eventlake.settings import check_topic_pattern
+
+if TYPE_CHECKING:  # the catalog (and Polars with it) loads when a table is parsed
+    from eventlake.catalog import TableSpec
 
 
 def int_at_least(low: int) -> Callable[[str], int]:
@@ -95,6 +98,8 @@ def day(text: str) -> date:
 
 def table(text: str) -> TableSpec:
     """Returns the catalog's table named `text` (an argparse type)."""
+    from eventlake.catalog import BY_NAME
+
     if text not in BY_NAME:
         raise argparse.ArgumentTypeError(f"no table {text!r}; see `eventlake tables`")
     return BY_NAME[text]

@@ -14,11 +14,11 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 from cli.args import positive_int, table
-from eventlake.catalog import BRONZE_EVENTS, TABLES, TableSpec
 from eventlake.errors import LakeError
 from eventlake.settings import SAFE_VACUUM_RETENTION_HOURS, Settings
 
 if TYPE_CHECKING:  # the handler imports them: --help stays fast
+    from eventlake.catalog import TableSpec
     from operations.maintenance import TablePlan
     from operations.retention import Retirement
 
@@ -71,6 +71,7 @@ class _Line:
 def _maintain(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm  # heavy imports wait for the handler: --help stays fast
 
+    from eventlake.catalog import TABLES
     from operations import maintenance, retention
 
     today = datetime.now(UTC).date()
@@ -123,6 +124,8 @@ def _maintain(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _without_retired(plan: TablePlan, first_kept: date) -> TablePlan:
+    from eventlake.catalog import BRONZE_EVENTS
+
     if plan.spec.name != BRONZE_EVENTS.name:
         return plan
     return replace(plan, compact=tuple(d for d in plan.compact if d >= first_kept))

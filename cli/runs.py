@@ -1,4 +1,4 @@
-"""`eventlake materialize` and `eventlake reconcile`: the orchestration part's subcommands
+"""`eventlake materialize` and `eventlake reconcile`: runs of the read models and the reconciliation
 (heavy imports deferred to the handlers, so `--help` stays fast)."""
 
 from __future__ import annotations

@@ -8,14 +8,16 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, date, datetime
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from cli.args import day, table
-from eventlake import lake
-from eventlake.catalog import TABLES, TableSpec
 from eventlake.errors import ConfigError, LakeError
 from eventlake.settings import Settings
+
+if TYPE_CHECKING:  # the handlers import them: --help stays fast
+    import polars as pl
+
+    from eventlake.catalog import TableSpec
 
 
 def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
@@ -77,6 +79,11 @@ def _moment(text: str) -> datetime:
 
 
 def _tables(args: argparse.Namespace, settings: Settings) -> int:
+    import polars as pl
+
+    from eventlake import lake
+    from eventlake.catalog import TABLES
+
     rows = []
     for spec in TABLES:
         table = lake.open_table(settings, spec)
@@ -94,6 +101,10 @@ def _tables(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _read(args: argparse.Namespace, settings: Settings) -> int:
+    import polars as pl
+
+    from eventlake import lake
+
     spec: TableSpec = args.table
     if lake.open_table(settings, spec) is None:
         raise LakeError(f"{spec.name} does not exist under {settings.lake_root}")
@@ -122,6 +133,10 @@ def _read(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _history(args: argparse.Namespace, settings: Settings) -> int:
+    import polars as pl
+
+    from eventlake import lake
+
     spec: TableSpec = args.table
     table = lake.open_table(settings, spec)
     if table is None:
@@ -147,6 +162,8 @@ def _commit_time(entry: dict) -> datetime:
 def print_table(frame: pl.DataFrame) -> None:
     """Prints `frame` as an aligned text table for a terminal: every row and column, strings
     cut at 60 characters, no shape or type lines."""
+    import polars as pl
+
     with pl.Config(
         tbl_rows=-1,
         tbl_cols=-1,

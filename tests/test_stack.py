@@ -17,7 +17,8 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from eventlake import lake, restart, stack
+from cli import restart, up
+from eventlake import lake
 from eventlake.catalog import BRONZE_EVENTS, GOLD_DAILY_ACTIVE_USERS, GOLD_REVENUE_DAILY
 from eventlake.settings import Settings
 from orchestration.bronze_log import touched_since
@@ -150,7 +151,7 @@ def test_up_serves_live_figures_stops_on_ctrl_c_and_resumes(tmp_path: Path) -> N
 def test_runs_left_unfinished_are_ended_and_their_days_asked_for_again(tmp_path: Path) -> None:
     """Their run workers stopped with the previous stack; QUEUED runs (which need a code
     origin to create here) are left alone by the same status filter as NOT_STARTED ones."""
-    (tmp_path / "dagster.yaml").write_text(stack.DAGSTER_YAML)
+    (tmp_path / "dagster.yaml").write_text(up.DAGSTER_YAML)
     assert restart.end_unfinished_runs(tmp_path).counts == {}  # no run history yet
     status = dg.DagsterRunStatus
     day = date(2026, 3, 1)
