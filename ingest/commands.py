@@ -109,7 +109,7 @@ def _register_broker(sub: argparse._SubParsersAction, parent: argparse.ArgumentP
 
 
 def _broker_start(args: argparse.Namespace, settings: Settings) -> int:
-    from ingest import broker
+    from ingest.tools import broker
 
     pid = broker.start(settings, state_dir=args.state_dir, partitions=args.partitions)
     print(f"broker running on {settings.kafka_bootstrap} (pid {pid}); topics: "
@@ -118,7 +118,7 @@ def _broker_start(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _broker_stop(args: argparse.Namespace, settings: Settings) -> int:
-    from ingest import broker
+    from ingest.tools import broker
 
     stopped = broker.stop(state_dir=args.state_dir)
     print("broker stopped" if stopped else f"no broker started from {args.state_dir} is running")
@@ -126,7 +126,7 @@ def _broker_stop(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _broker_status(args: argparse.Namespace, settings: Settings) -> int:
-    from ingest import broker
+    from ingest.tools import broker
 
     status = broker.status(settings, state_dir=args.state_dir)
     pid = "not started by eventlake" if status.pid is None else f"pid {status.pid}"
@@ -240,16 +240,16 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:
-    from ingest import status
+    from ingest.tools import status_report
 
     if args.topic_pattern is not None:
         settings = dataclasses.replace(settings, topic_pattern=args.topic_pattern)
-    from ingest import status_checks
+    from ingest.tools import status_alerts
 
-    report = status.collect(settings)
-    text = status_checks.prometheus_text(report) if args.format == "prometheus" else None
-    print(text if text is not None else status.render(report), end="" if text else "\n")
-    failed = status_checks.breaches(report, max_lag=args.max_lag, max_staleness=args.max_staleness)
+    report = status_report.collect(settings)
+    text = status_alerts.prometheus_text(report) if args.format == "prometheus" else None
+    print(text if text is not None else status_report.render(report), end="" if text else "\n")
+    failed = status_alerts.breaches(report, max_lag=args.max_lag, max_staleness=args.max_staleness)
     for line in failed:
         print(f"eventlake status: {line}", file=sys.stderr)
     if report.broker_error is not None:

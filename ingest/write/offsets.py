@@ -20,7 +20,7 @@ from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS, TableSpec
 from eventlake.errors import OffsetsAhead
 from eventlake.settings import Settings
-from ingest.kafka import TopicPartitionKey
+from ingest.kafka.cluster import TopicPartitionKey
 
 NONE = -1
 """The txn version of a partition the table holds nothing of: the next offset to read is 0."""
