@@ -41,9 +41,10 @@ from confluent_kafka.admin import AdminClient
 from eventlake import lake
 from eventlake.catalog import BRONZE_EVENTS, BRONZE_INGEST_BATCHES
 from eventlake.settings import Settings
-from ingest import broker, kafka
-from ingest.ingester import consumer_config
+from ingest.consume.ingester import consumer_config
+from ingest.kafka import cluster
 from ingest.simulator import SimulationOptions, messages
+from ingest.tools import broker
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ingest.json"
 TOPIC = "bench_events"
@@ -61,7 +62,7 @@ def produce(
 ) -> float:
     """Produces `count` events (cycling through `events`), at `rate`/s if given; returns seconds."""
     producer = Producer(
-        kafka.client_config(
+        cluster.client_config(
             settings,
             {
                 "linger.ms": 5 if rate else 20,
@@ -277,10 +278,10 @@ def fresh(base: Settings, work: Path, name: str) -> Settings:
         group_id=f"bench-{name}-{time.time_ns()}",
         kafka_config=base.kafka_config,
     )
-    admin = AdminClient(kafka.client_config(settings))
-    if TOPIC in kafka.list_topics(settings):
+    admin = AdminClient(cluster.client_config(settings))
+    if TOPIC in cluster.list_topics(settings):
         admin.delete_topics([TOPIC])[TOPIC].result(timeout=10)
-        while TOPIC in kafka.list_topics(settings):
+        while TOPIC in cluster.list_topics(settings):
             time.sleep(0.05)
     broker.ensure_topics(settings, [TOPIC], partitions=6)
     return settings

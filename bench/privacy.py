@@ -4,10 +4,10 @@
 
 Simulated traffic (the ingest benchmark's mix: signups carry an email, logins an ip) is cut
 into ingester-sized batches; each batch is decoded by the ingester's fast path (the reference:
-work every batch costs anyway), then sealed by `ingest.privacy.FieldSealer` against a key
-table in a temporary lake. The first pass over the traffic meets every user for the first
-time (keys made and committed: cold); the second pass finds them in the cache (warm). Prints
-the figures and writes them to bench/results/privacy.json.
+work every batch costs anyway), then sealed by `ingest.write.field_sealing.FieldSealer`
+against a key table in a temporary lake. The first pass over the traffic meets every user for
+the first time (keys made and committed: cold); the second pass finds them in the cache
+(warm). Prints the figures and writes them to bench/results/privacy.json.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from eventlake.field_crypto import new_master_key
 from eventlake.registry import SENSITIVE_FIELDS
 from eventlake.settings import Settings
 from eventlake.subject_keys import KeyRing, master_key_of
-from ingest import fastpath
-from ingest.privacy import FieldSealer
+from ingest.decode import fastpath
 from ingest.simulator import SimulationOptions, messages
+from ingest.write.field_sealing import FieldSealer
 
 RESULTS = Path(__file__).resolve().parent / "results" / "privacy.json"
 

@@ -62,7 +62,7 @@ def _register_broker(sub: argparse._SubParsersAction, parent: argparse.ArgumentP
 
 
 def _broker_start(args: argparse.Namespace, settings: Settings) -> int:
-    from ingest import broker
+    from ingest.tools import broker
 
     pid = broker.start(settings, state_dir=args.state_dir, partitions=args.partitions)
     print(f"broker running on {settings.kafka_bootstrap} (pid {pid}); topics: "
@@ -71,7 +71,7 @@ def _broker_start(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _broker_stop(args: argparse.Namespace, settings: Settings) -> int:
-    from ingest import broker
+    from ingest.tools import broker
 
     stopped = broker.stop(state_dir=args.state_dir)
     print("broker stopped" if stopped else f"no broker started from {args.state_dir} is running")
@@ -79,7 +79,7 @@ def _broker_stop(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _broker_status(args: argparse.Namespace, settings: Settings) -> int:
-    from ingest import broker
+    from ingest.tools import broker
 
     status = broker.status(settings, state_dir=args.state_dir)
     pid = "not started by eventlake" if status.pid is None else f"pid {status.pid}"

@@ -1,5 +1,5 @@
 """`eventlake dead-letters list|show|replay`: inspect the rejected messages, and replay the ones
-a registry change made valid (`ingest.replay`).
+a registry change made valid (`ingest.tools.dead_letter_replay`).
 
 Registered by `cli.main`; Polars, Delta and Kafka are imported by the handlers, so `--help`
 stays fast. Handlers take (args, settings) and return the exit code.
@@ -19,7 +19,7 @@ from eventlake.settings import Settings
 if TYPE_CHECKING:
     import polars as pl
 
-    from ingest.replay import Outcome, Selection, Verdicts
+    from ingest.tools.dead_letter_replay import Outcome, Selection, Verdicts
 
 _RAW = argparse.RawDescriptionHelpFormatter
 _SHOWN_BYTES = 2048  # of a raw message, unless --full
@@ -112,7 +112,7 @@ def _coordinates(text: str) -> tuple[str, int, int]:
 
 
 def _selection(args: argparse.Namespace) -> Selection:
-    from ingest.replay import Selection
+    from ingest.tools.dead_letter_replay import Selection
 
     if args.since and args.until and args.since > args.until:
         raise ConfigError(f"--since {args.since} is after --until {args.until}")
@@ -129,10 +129,10 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
 
     from eventlake import lake
     from eventlake.catalog import BRONZE_EVENTS
-    from ingest import replay
+    from ingest.tools import dead_letter_replay
 
-    rows = replay.with_status(
-        replay.select(settings, _selection(args), columns=_LISTED),
+    rows = dead_letter_replay.with_status(
+        dead_letter_replay.select(settings, _selection(args), columns=_LISTED),
         lake.open_table(settings, BRONZE_EVENTS),
     )
     pending = rows.filter(pl.col("status") == "pending").height
@@ -174,7 +174,7 @@ def _show(args: argparse.Namespace, settings: Settings) -> int:
 
     from eventlake import lake
     from eventlake.catalog import BRONZE_EVENTS
-    from ingest import replay
+    from ingest.tools import dead_letter_replay
 
     where = args.coordinates
     flags = (args.one_topic, args.partition, args.offset)
@@ -187,8 +187,8 @@ def _show(args: argparse.Namespace, settings: Settings) -> int:
                 "--offset"
             )
         where = flags
-    rows = replay.with_status(
-        replay.select(settings, replay.Selection(coordinates=where)),
+    rows = dead_letter_replay.with_status(
+        dead_letter_replay.select(settings, dead_letter_replay.Selection(coordinates=where)),
         lake.open_table(settings, BRONZE_EVENTS),
     )
     name = "/".join(map(str, where))
@@ -197,7 +197,7 @@ def _show(args: argparse.Namespace, settings: Settings) -> int:
     limit = None if args.full else _SHOWN_BYTES
     for one in rows.iter_slices(n_rows=1):  # more than one only for a recreated topic
         row = one.row(0, named=True)
-        verdict = replay.judge(
+        verdict = dead_letter_replay.judge(
             one,
             max_bytes=settings.max_message_bytes,
             ingested_at_us=time.time_ns() // 1000,
@@ -247,9 +247,9 @@ def render_bytes(data: bytes | None, limit: int | None) -> tuple[str, str]:
 
 
 def _replay(args: argparse.Namespace, settings: Settings) -> int:
-    from ingest import replay
+    from ingest.tools import dead_letter_replay
 
-    outcome = replay.replay(
+    outcome = dead_letter_replay.replay(
         settings, _selection(args), dry_run=args.dry_run, progress=args.progress
     )
     print(summary(outcome))

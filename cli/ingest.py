@@ -116,11 +116,11 @@ def _register_ingest(sub: argparse._SubParsersAction, parent: argparse.ArgumentP
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from ingest.batch import FlushTriggers
-    from ingest.ingester import IngestOptions, ingest
+    from ingest.consume.batch import FlushTriggers
+    from ingest.consume.ingester import IngestOptions, ingest
 
     if args.log_format == "json":
-        from ingest.logs import use_json_logs
+        from ingest.observe.logs import use_json_logs
 
         use_json_logs()
     if args.topic_pattern is not None:
@@ -187,9 +187,9 @@ def _register_reset(sub: argparse._SubParsersAction, parent: argparse.ArgumentPa
 
 def _reset_offsets(args: argparse.Namespace, settings: Settings) -> int:
     from eventlake.catalog import BRONZE_EVENTS
-    from ingest import reset
+    from ingest.tools import reset_offsets
 
-    changes = reset.plan(settings, args.topic, to=args.to)
+    changes = reset_offsets.plan(settings, args.topic, to=args.to)
     print("partition: offset of record in events / dead letters, Kafka end -> new offset")
     for c in changes:
         print(
@@ -199,7 +199,7 @@ def _reset_offsets(args: argparse.Namespace, settings: Settings) -> int:
     if not args.yes:
         print("nothing written (add --yes to reset)", file=sys.stderr)
         return 0
-    version = reset.apply(settings, changes)
+    version = reset_offsets.apply(settings, changes)
     print(
         f"offsets reset to {args.to} for {', '.join(args.topic)} "
         f"({BRONZE_EVENTS.name} version {version})"

@@ -57,16 +57,16 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:
-    from ingest import status
+    from ingest.tools import status_report
 
     if args.topic_pattern is not None:
         settings = dataclasses.replace(settings, topic_pattern=args.topic_pattern)
-    from ingest import status_checks
+    from ingest.tools import status_alerts
 
-    report = status.collect(settings)
-    text = status_checks.prometheus_text(report) if args.format == "prometheus" else None
-    print(text if text is not None else status.render(report), end="" if text else "\n")
-    failed = status_checks.breaches(report, max_lag=args.max_lag, max_staleness=args.max_staleness)
+    report = status_report.collect(settings)
+    text = status_alerts.prometheus_text(report) if args.format == "prometheus" else None
+    print(text if text is not None else status_report.render(report), end="" if text else "\n")
+    failed = status_alerts.breaches(report, max_lag=args.max_lag, max_staleness=args.max_staleness)
     for line in failed:
         print(f"eventlake status: {line}", file=sys.stderr)
     if report.broker_error is not None:

@@ -17,8 +17,8 @@ from tqdm import tqdm
 from eventlake.errors import BrokerUnavailable
 from eventlake.registry import REGISTRY
 from eventlake.settings import Settings
-from ingest import kafka
-from ingest.kafka import TopicPartitionKey
+from ingest.kafka import cluster
+from ingest.kafka.cluster import TopicPartitionKey
 from ingest.simulator.stream import OutMessage, SimulationOptions, messages, topic_for
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ class _Deliveries:
             if self.first_error is None:
                 self.first_error = f"{msg.topic()}/{msg.partition()}: {err.str()}"
             return
-        topic, partition, offset = kafka.position(msg)
+        topic, partition, offset = cluster.position(msg)
         key = (topic, partition)
         if offset > self.last_offsets.get(key, -1):
             self.last_offsets[key] = offset
@@ -110,15 +110,15 @@ def simulate(
             delivered.
     """
     topics = tuple(settings.topics)
-    kafka.require_topics(settings, sorted({topic_for(t, topics) for t in REGISTRY}))
+    cluster.require_topics(settings, sorted({topic_for(t, topics) for t in REGISTRY}))
     seed = options.seed if options.seed is not None else random.SystemRandom().getrandbits(32)
     stats = SimulationStats(seed=seed)
     deliveries = _Deliveries()
     # room for the too_large messages, which must exceed what the ingester accepts
     max_bytes = max(1_000_000, settings.max_message_bytes + 65_536)
-    producer = kafka.new_client(
+    producer = cluster.new_client(
         Producer,
-        kafka.client_config(settings, {**PRODUCER_DEFAULTS, "message.max.bytes": max_bytes}),
+        cluster.client_config(settings, {**PRODUCER_DEFAULTS, "message.max.bytes": max_bytes}),
     )
     show = progress if progress is not None else options.count > 0 and sys.stderr.isatty()
     bar = _progress_bar(options.count) if show and options.count > 0 else None

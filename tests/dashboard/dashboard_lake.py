@@ -1,7 +1,7 @@
 """A simulated lake for the dashboard tests, built through the real code paths without a broker.
 
 The simulator's pure message stream (`ingest.simulator.messages`) is cut into Kafka messages on
-six partitions, decoded by the ingester's `ingest.decode.decode`, appended batch by batch to
+six partitions, decoded by the ingester's `ingest.decode.rows.decode`, appended batch by batch to
 bronze/events and bronze/dead_letters with `eventlake.lake` (one Delta commit each, so the
 tables have a history to travel through), with one bronze/ingest_batches row per batch; then
 `orchestration.materialize.materialize_days` builds silver and gold through Dagster, today
@@ -25,7 +25,7 @@ from confluent_kafka import TIMESTAMP_CREATE_TIME, Message
 from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS, BRONZE_INGEST_BATCHES
 from eventlake.settings import Settings
-from ingest.decode import decode
+from ingest.decode.rows import decode
 from ingest.simulator import SimulationOptions, messages
 from orchestration.materialize import materialize_days
 

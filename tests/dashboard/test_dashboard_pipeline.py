@@ -29,7 +29,8 @@ from eventlake.catalog import (
 )
 from eventlake.errors import BrokerUnavailable
 from eventlake.settings import Settings
-from ingest import broker, offsets
+from ingest.tools import broker
+from ingest.write import offsets
 
 MakeApp = Callable[[], AppTest]
 Put = Callable[[TableSpec, list[dict]], int]

@@ -1,6 +1,6 @@
 """Fixtures of the ingest tests: one real local broker for the session, fresh topics per test.
 
-The broker is the bundled Tansu, started and stopped through `ingest.broker` itself. Each test
+The broker is the bundled Tansu, started and stopped through `ingest.tools.broker` itself. Each test
 gets its own topics and consumer group, so tests never see each other's messages.
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from eventlake.settings import Settings
-from ingest import broker
+from ingest.tools import broker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the `ingest_checks` helpers
 from ingest_checks import free_port

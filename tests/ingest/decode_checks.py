@@ -10,8 +10,8 @@ from wire_strategies import MAX_BYTES, NOW_MS
 
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS
 from eventlake.envelope import Event, parse, to_json
-from ingest import fastpath
-from ingest.decode import decode
+from ingest.decode import fastpath
+from ingest.decode.rows import decode
 
 INGESTED_US = NOW_MS * 1000 + 123
 _UTC_US = pl.Datetime("us", "UTC")

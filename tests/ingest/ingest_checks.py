@@ -12,8 +12,8 @@ from confluent_kafka import Producer
 from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS
 from eventlake.settings import Settings
-from ingest import kafka
-from ingest.kafka import TopicPartitionKey
+from ingest.kafka import cluster
+from ingest.kafka.cluster import TopicPartitionKey
 
 OFFSET_COLUMNS = ["kafka_topic", "kafka_partition", "kafka_offset"]
 
@@ -37,7 +37,7 @@ def produce(
     ListOffsets(latest) is wrong on this broker).
     """
     config = {"linger.ms": 20, "enable.idempotence": True, "message.max.bytes": 4_000_000}
-    producer = Producer(kafka.client_config(settings, config))
+    producer = Producer(cluster.client_config(settings, config))
     offsets: dict[TopicPartitionKey, list[int]] = {}
     errors: list[str] = []
 
@@ -57,8 +57,8 @@ def produce(
 
 def true_ends(settings: Settings) -> dict[TopicPartitionKey, int]:
     """Returns the end offset of every partition of the settings' topics."""
-    topics = kafka.require_topics(settings, settings.topics)
-    return kafka.end_offsets(settings, kafka.partitions_of(topics))
+    topics = cluster.require_topics(settings, settings.topics)
+    return cluster.end_offsets(settings, cluster.partitions_of(topics))
 
 
 def bronze_offsets(settings: Settings) -> pl.DataFrame:

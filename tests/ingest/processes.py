@@ -18,8 +18,8 @@ from typing import IO
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from eventlake.settings import Settings
-from ingest import kafka
-from ingest.kafka import TopicPartitionKey
+from ingest.kafka import cluster
+from ingest.kafka.cluster import TopicPartitionKey
 from ingest.simulator import SimulationOptions, messages
 
 EVENTLAKE = str(Path(sys.executable).parent / "eventlake")
@@ -116,7 +116,7 @@ def produce_many(settings: Settings, count: int, *, pool_size: int = 20_000) -> 
     """Produces `count` messages (a simulated pool, cycled) as fast as the broker takes them."""
     pool = message_pool(settings, pool_size)
     producer = Producer(
-        kafka.client_config(
+        cluster.client_config(
             settings,
             {
                 "linger.ms": 20,
@@ -154,7 +154,7 @@ class SteadyProducer:
     def _run(self) -> None:
         pool = message_pool(self.settings, 5_000)
         producer = Producer(
-            kafka.client_config(
+            cluster.client_config(
                 self.settings,
                 {
                     "linger.ms": 5,
@@ -189,12 +189,14 @@ class SteadyProducer:
 
 def group_offsets(settings: Settings) -> dict[TopicPartitionKey, int]:
     """Returns the offsets the ingesters' group committed to Kafka (absent: none)."""
-    topics = kafka.require_topics(settings, settings.topics)
+    topics = cluster.require_topics(settings, settings.topics)
     consumer = Consumer(
-        kafka.client_config(settings, {"group.id": settings.group_id, "enable.auto.commit": False})
+        cluster.client_config(
+            settings, {"group.id": settings.group_id, "enable.auto.commit": False}
+        )
     )
     try:
-        tps = [TopicPartition(t, p) for t, p in kafka.partitions_of(topics)]
+        tps = [TopicPartition(t, p) for t, p in cluster.partitions_of(topics)]
         committed = consumer.committed(tps, timeout=10)
     finally:
         consumer.close()

@@ -22,7 +22,7 @@ from processes import Ingester, SteadyProducer
 from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS
 from eventlake.settings import Settings
-from ingest import offsets
+from ingest.write import offsets
 from operations import maintenance
 
 COMPACTING_S = 25.0  # how long the test compacts under the live ingester

@@ -26,14 +26,14 @@ from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS
 from eventlake.lake import txn_of
 from eventlake.registry import REGISTRY, USER_EVENTS, EventType, EventVersion, FieldRule
 from eventlake.settings import Settings
-from ingest import replay
-from ingest.ingester import ingest
+from ingest.consume.ingester import ingest
+from ingest.tools import dead_letter_replay
 from orchestration.bronze_log import BronzeCursor
 from orchestration.partitions import daily_partitions
 from orchestration.sensors import evaluate_bronze_commits
 
 EVENT_MS = int((datetime.now(UTC) - timedelta(days=1)).timestamp() * 1000)
-IDENTITY = replay.IDENTITY
+IDENTITY = dead_letter_replay.IDENTITY
 
 # The registry after the change: `login` gains a version 2 with a `device`.
 LOGIN_V2 = EventType(
@@ -119,7 +119,7 @@ def test_replay_after_a_registry_change_writes_the_now_valid_ones_once(
         commit[lake.EVENT_DATES_KEY]
         == datetime.fromtimestamp(EVENT_MS / 1000, UTC).date().isoformat()
     )
-    assert txn_of(table, replay.APP_ID) == 1
+    assert txn_of(table, dead_letter_replay.APP_ID) == 1
     replayed = events(settings).filter(pl.col("kafka_offset") == 1)
     dead_row = dead.filter(pl.col("kafka_offset") == 1)
     assert replayed.select(IDENTITY).rows() == dead_row.select(IDENTITY).rows()
@@ -192,19 +192,23 @@ def too_large_dead_letters(settings: Settings, n: int) -> pl.DataFrame:
 
 def test_two_replays_of_one_version_write_each_message_once(settings: Settings) -> None:
     too_large_dead_letters(settings, 20)
-    selection = replay.Selection(codes=("too_large",))
-    first = replay.plan(settings, selection)
-    second = replay.plan(settings, selection)  # both read the same bronze/events version
+    selection = dead_letter_replay.Selection(codes=("too_large",))
+    first = dead_letter_replay.plan(settings, selection)
+    second = dead_letter_replay.plan(
+        settings, selection
+    )  # both read the same bronze/events version
     assert first.version == second.version and first.events.height == 20
 
-    done = replay.commit(settings, first)
-    late = replay.commit(settings, second)  # lost to `first` at commit, then checked again
+    done = dead_letter_replay.commit(settings, first)
+    late = dead_letter_replay.commit(
+        settings, second
+    )  # lost to `first` at commit, then checked again
     assert (done.replayed, done.already, done.attempts) == (20, 0, 1)
     assert (late.replayed, late.already, late.version, late.attempts) == (0, 20, None, 2)
     rows = events(settings)
     assert rows.height == 20 and not rows.select(IDENTITY).is_duplicated().any()
     table = lake.open_table(settings, BRONZE_EVENTS)
-    assert txn_of(table, replay.APP_ID) == 1
+    assert txn_of(table, dead_letter_replay.APP_ID) == 1
 
 
 def test_concurrent_replay_processes_write_each_message_once(settings: Settings) -> None:

@@ -11,7 +11,8 @@ from ingest_checks import free_port, produce
 
 from eventlake.errors import BrokerUnavailable
 from eventlake.settings import Settings
-from ingest import broker, kafka
+from ingest.kafka import cluster
+from ingest.tools import broker
 
 
 def test_start_is_idempotent_and_stop_ends_the_process(tmp_path: Path) -> None:
@@ -47,7 +48,7 @@ def test_start_refuses_a_port_someone_else_holds(tmp_path: Path) -> None:
 
 def test_unreachable_broker_is_reported_in_one_line() -> None:
     settings = Settings.from_env(env={}, kafka_bootstrap=f"127.0.0.1:{free_port()}")
-    for call in (kafka.list_topics, broker.ensure_topics):
+    for call in (cluster.list_topics, broker.ensure_topics):
         with pytest.raises(BrokerUnavailable) as caught:
             call(settings)
         assert "cannot reach Kafka" in str(caught.value) and "\n" not in str(caught.value)
@@ -57,15 +58,15 @@ def test_ensure_topics_creates_only_missing_ones(kafka_settings: Settings) -> No
     assert broker.ensure_topics(kafka_settings) == []  # the fixture created them
     extra = kafka_settings.topics[0] + "_extra"
     assert broker.ensure_topics(kafka_settings, [extra], partitions=2) == [extra]
-    assert kafka.list_topics(kafka_settings)[extra] == 2
+    assert cluster.list_topics(kafka_settings)[extra] == 2
     with pytest.raises(BrokerUnavailable, match="do not exist"):
-        kafka.require_topics(kafka_settings, [extra, "no_such_topic_anywhere"])
+        cluster.require_topics(kafka_settings, [extra, "no_such_topic_anywhere"])
 
 
 def test_end_offsets_are_true_with_batches_of_many_messages(kafka_settings: Settings) -> None:
     topic = kafka_settings.topics[0]
     delivered = produce(kafka_settings, [(topic, b"k%d" % (i % 5), b"v") for i in range(3000)])
-    ends = kafka.end_offsets(kafka_settings, kafka.partitions_of({topic: 6}))
+    ends = cluster.end_offsets(kafka_settings, cluster.partitions_of({topic: 6}))
     expected = {(topic, p): 0 for p in range(6)}
     expected.update({key: max(offs) + 1 for key, offs in delivered.items()})
     assert ends == expected
@@ -75,4 +76,4 @@ def test_end_offsets_are_true_with_batches_of_many_messages(kafka_settings: Sett
 def test_a_bootstrap_that_is_not_host_port_is_a_clear_error() -> None:
     settings = dataclasses.replace(Settings.from_env(env={}), kafka_bootstrap="localhost")
     with pytest.raises(BrokerUnavailable, match="HOST:PORT"):
-        kafka.list_topics(settings)
+        cluster.list_topics(settings)

@@ -14,7 +14,7 @@ from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS
 from eventlake.envelope import REJECTION_CODES
 from eventlake.settings import Settings
-from ingest.ingester import ingest
+from ingest.consume.ingester import ingest
 
 
 def test_the_corpus_decodes_as_parse_judges_it() -> None:

@@ -9,7 +9,7 @@ import polars as pl
 from confluent_kafka import TIMESTAMP_CREATE_TIME, TIMESTAMP_NOT_AVAILABLE, Message
 
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS
-from ingest.decode import decode
+from ingest.decode.rows import decode
 
 NOW_MS = 1_750_000_000_000
 INGESTED_US = 1_750_000_123_000_000

@@ -21,9 +21,9 @@ from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS, BRONZE_INGEST_BATCHES
 from eventlake.errors import BrokerUnavailable
 from eventlake.settings import Settings
-from ingest import offsets, writer
-from ingest.ingester import IngestStats, ingest
+from ingest.consume.ingester import IngestStats, ingest
 from ingest.simulator import SimulationOptions, SimulationStats, simulate
+from ingest.write import bronze, offsets
 
 EVERY_KNOB = SimulationOptions(
     count=4000, days=3, users=300, seed=42, duplicates=0.03, late=0.03, out_of_order=0.05,
@@ -136,7 +136,7 @@ def test_a_crash_between_dead_letters_and_events_still_gives_exactly_once(
     kafka_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stats = simulate_all_knobs(kafka_settings, count=3000)
-    real_write_events, real_write_dead_letters = writer.write_events, writer.write_dead_letters
+    real_write_events, real_write_dead_letters = bronze.write_events, bronze.write_dead_letters
     dead_letter_commits = 0
 
     def count_dead_letter_commits(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -149,8 +149,8 @@ def test_a_crash_between_dead_letters_and_events_still_gives_exactly_once(
             raise SystemExit("simulated crash after the dead letters of a batch were committed")
         return real_write_events(*args, **kwargs)
 
-    monkeypatch.setattr(writer, "write_dead_letters", count_dead_letter_commits)
-    monkeypatch.setattr(writer, "write_events", crash_after_the_second_dead_letter_commit)
+    monkeypatch.setattr(bronze, "write_dead_letters", count_dead_letter_commits)
+    monkeypatch.setattr(bronze, "write_events", crash_after_the_second_dead_letter_commit)
     with pytest.raises(SystemExit, match="simulated crash"):
         ingest(kafka_settings, until_idle=True, batch_max_events=500)
     monkeypatch.undo()

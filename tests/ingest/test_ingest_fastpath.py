@@ -31,8 +31,8 @@ from wire_strategies import (
 
 from eventlake.envelope import REJECTION_CODES, parse, to_json
 from eventlake.registry import REGISTRY, validate_payload
-from ingest.decode import decode
-from ingest.payloads import DECODERS
+from ingest.decode.payloads import DECODERS
+from ingest.decode.rows import decode
 from ingest.simulator import SimulationOptions, messages
 from ingest.simulator.faults import malformed
 

@@ -33,8 +33,8 @@ from processes import (
 
 from eventlake.catalog import BRONZE_EVENTS
 from eventlake.settings import Settings
-from ingest import offsets
-from ingest.ingester import ingest
+from ingest.consume.ingester import ingest
+from ingest.write import offsets
 
 pytestmark = pytest.mark.faults
 

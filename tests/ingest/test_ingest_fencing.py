@@ -10,11 +10,11 @@ from ingest_checks import assert_exactly_once
 
 from eventlake import lake
 from eventlake.settings import Settings
-from ingest import offsets, writer
-from ingest.batch import Slice
-from ingest.decode import decode
+from ingest.consume.batch import Slice
+from ingest.decode.rows import decode
 from ingest.simulator import SimulationOptions, messages
-from ingest.writer import BronzeWriter, SealedBatch, TableBehind
+from ingest.write import bronze, offsets
+from ingest.write.bronze import BronzeWriter, SealedBatch, TableBehind
 
 NOW_MS = 1_750_000_000_000
 KEY = ("t", 0)
@@ -85,7 +85,7 @@ def test_a_commit_made_between_the_check_and_the_write_is_refused_then_fenced(
     """The other writer commits right after this one read the offsets of record: delta-rs
     refuses the second commit (same txn app id), and the retry sees the new offsets."""
     zombie, owner = BronzeWriter(settings), BronzeWriter(settings)
-    real_write_events = writer.write_events
+    real_write_events = bronze.write_events
     interleaved = False
 
     def write_events_after_the_owner(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -95,7 +95,7 @@ def test_a_commit_made_between_the_check_and_the_write_is_refused_then_fenced(
             owner.commit(sealed(stream, 0, 79, prev=offsets.NONE))
         return real_write_events(*args, **kwargs)
 
-    monkeypatch.setattr(writer, "write_events", write_events_after_the_owner)
+    monkeypatch.setattr(bronze, "write_events", write_events_after_the_owner)
     batch = sealed(stream, 0, 59, prev=offsets.NONE)
     with pytest.raises(lake.ConcurrentCommit):
         zombie.commit(batch)  # its dead letters went in, its events did not
@@ -123,8 +123,8 @@ def test_offsets_of_record_going_back_stop_the_writer(
     w.commit(sealed(stream, 0, 49, prev=offsets.NONE))
     lake.append(
         settings,
-        writer.BRONZE_EVENTS,
-        writer.BRONZE_EVENTS.empty(),
+        bronze.BRONZE_EVENTS,
+        bronze.BRONZE_EVENTS.empty(),
         offsets={offsets.app_id(*KEY): 9},
     )  # e.g. reset-offsets while it ran
     with pytest.raises(TableBehind, match="t/0: bronze/events records offset 9, below 49"):

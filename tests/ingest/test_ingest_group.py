@@ -22,8 +22,9 @@ from processes import Ingester, sample_until, scrape
 from eventlake import lake
 from eventlake.catalog import BRONZE_EVENTS, BRONZE_INGEST_BATCHES
 from eventlake.settings import Settings
-from ingest import broker, offsets
 from ingest.simulator import SimulationOptions, SimulationStats, simulate
+from ingest.tools import broker
+from ingest.write import offsets
 
 OWNED = "eventlake_ingest_committed_offset"  # one series per partition the ingester owns
 

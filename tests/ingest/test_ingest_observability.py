@@ -16,9 +16,9 @@ from processes import EVENTLAKE, env_for, group_offsets, scrape, total
 from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS, BRONZE_INGEST_BATCHES
 from eventlake.settings import Settings
-from ingest import offsets
-from ingest.ingester import IngestStats, ingest
+from ingest.consume.ingester import IngestStats, ingest
 from ingest.simulator import SimulationOptions, simulate
+from ingest.write import offsets
 
 SOME_OF_EVERYTHING = SimulationOptions(count=3000, days=2, users=200, seed=9, malformed=0.05)
 

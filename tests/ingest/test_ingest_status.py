@@ -11,8 +11,9 @@ from ingest_checks import free_port, produce
 
 from eventlake.errors import OffsetsAhead
 from eventlake.settings import Settings
-from ingest import broker, kafka, status
-from ingest.ingester import ingest
+from ingest.consume.ingester import ingest
+from ingest.kafka import cluster
+from ingest.tools import broker, status_report
 
 LOGIN = (
     b'{"event_id":"e%d","event_type":"login","aggregate_id":"u","timestamp":1700000000000,'
@@ -27,7 +28,7 @@ def test_status_reports_lag_dead_letters_and_table_freshness(kafka_settings: Set
     ingest(kafka_settings, until_idle=True)
     produce(kafka_settings, [(topic, b"u", LOGIN % 9)] * 3, partition=1)  # not ingested yet
 
-    report = status.collect(kafka_settings)
+    report = status_report.collect(kafka_settings)
     assert report.broker_error is None
     by_key = {(p.topic, p.partition): p for p in report.partitions}
     assert len(by_key) == 12
@@ -39,7 +40,7 @@ def test_status_reports_lag_dead_letters_and_table_freshness(kafka_settings: Set
     assert names == ["bronze/events", "bronze/dead_letters", "bronze/ingest_batches"]
     assert all(abs(time.time() - t.last_commit.timestamp()) < 60 for t in report.tables)
 
-    text = status.render(report)
+    text = status_report.render(report)
     assert f"{topic}/1" in text and "not_json=1" in text and "bronze/ingest_batches" in text
     lines = text.splitlines()
     header = next(line for line in lines if line.startswith("partition"))
@@ -54,20 +55,20 @@ def test_status_without_a_broker_still_reports_the_lake(kafka_settings: Settings
     ingest(kafka_settings, until_idle=True)
     down = dataclasses.replace(kafka_settings, kafka_bootstrap=f"127.0.0.1:{free_port()}")
 
-    report = status.collect(down)
+    report = status_report.collect(down)
     assert report.broker_error is not None and "cannot reach Kafka" in report.broker_error
     assert [(p.topic, p.partition, p.bronze_offset, p.lag) for p in report.partitions] == [
         (topic, 4, 3, None)
     ]
-    assert "DOWN" in status.render(report)
+    assert "DOWN" in status_report.render(report)
     assert report.tables[0].name == "bronze/events"
 
 
 def test_status_of_an_empty_lake(settings: Settings) -> None:
     down = dataclasses.replace(settings, kafka_bootstrap=f"127.0.0.1:{free_port()}")
-    report = status.collect(down)
+    report = status_report.collect(down)
     assert (report.partitions, report.dead_letters, report.tables) == ([], {}, [])
-    assert "no tables yet" in status.render(report)
+    assert "no tables yet" in status_report.render(report)
 
 
 def test_a_recreated_topic_is_refused_not_silently_skipped(kafka_settings: Settings) -> None:
@@ -75,10 +76,10 @@ def test_a_recreated_topic_is_refused_not_silently_skipped(kafka_settings: Setti
     produce(kafka_settings, [(topic, b"u", LOGIN % i) for i in range(10)], partition=0)
     ingest(kafka_settings, until_idle=True)
 
-    admin = AdminClient(kafka.client_config(kafka_settings))
+    admin = AdminClient(cluster.client_config(kafka_settings))
     admin.delete_topics([topic])[topic].result(timeout=10)
     deadline = time.monotonic() + 10
-    while topic in kafka.list_topics(kafka_settings):
+    while topic in cluster.list_topics(kafka_settings):
         assert time.monotonic() < deadline
         time.sleep(0.05)
     broker.ensure_topics(kafka_settings, [topic])

@@ -18,8 +18,9 @@ from processes import EVENTLAKE, env_for
 from eventlake import lake
 from eventlake.catalog import BRONZE_EVENTS
 from eventlake.settings import Settings
-from ingest import broker, kafka
-from ingest.ingester import ingest
+from ingest.consume.ingester import ingest
+from ingest.kafka import cluster
+from ingest.tools import broker
 
 LOGIN = (
     b'{"event_id":"e%d","event_type":"login","aggregate_id":"u","timestamp":1750000000000,'
@@ -65,10 +66,10 @@ def test_a_recreated_topic_is_refused_until_reset_offsets(
     produce(kafka_settings, [(topic, b"u", LOGIN % i) for i in range(5)], partition=0)
     assert run(kafka_settings, "ingest", "--until-idle", cwd=tmp_path).returncode == 0
 
-    admin = AdminClient(kafka.client_config(kafka_settings))
+    admin = AdminClient(cluster.client_config(kafka_settings))
     admin.delete_topics([topic])[topic].result(timeout=10)
     deadline = time.monotonic() + 10
-    while topic in kafka.list_topics(kafka_settings):
+    while topic in cluster.list_topics(kafka_settings):
         assert time.monotonic() < deadline
         time.sleep(0.05)
     broker.ensure_topics(kafka_settings, [topic])

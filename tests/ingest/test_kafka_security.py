@@ -26,9 +26,9 @@ from tls_broker import Pki, TlsTerminator, make_pki, start_tansu
 
 from cli.main import main
 from eventlake.settings import Settings
-from ingest import broker
-from ingest.kafka_config import scrub
+from ingest.kafka.client_config import scrub
 from ingest.simulator import SimulationOptions, simulate
+from ingest.tools import broker
 
 KEY_PASSWORD = f"key-pw-{uuid.uuid4().hex}"  # the client key's: must never show up anywhere
 SASL_PASSWORD = f"sasl-pw-{uuid.uuid4().hex}"

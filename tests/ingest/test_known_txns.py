@@ -7,7 +7,7 @@ from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS
 from eventlake.lake import txn_of
 from eventlake.settings import Settings
-from ingest.offsets import KnownTxns
+from ingest.write.offsets import KnownTxns
 
 
 def _append(table, app: str, offset: int) -> int:  # type: ignore[no-untyped-def]

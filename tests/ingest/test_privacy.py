@@ -31,9 +31,9 @@ from eventlake.errors import ConfigError
 from eventlake.field_crypto import KeyErased, MasterKey, new_master_key
 from eventlake.settings import Settings
 from eventlake.subject_keys import KeyRing, master_key_of, open_keys
-from ingest import replay
-from ingest.privacy import FieldSealer, bronze_writer
-from ingest.writer import BronzeWriter
+from ingest.tools import dead_letter_replay
+from ingest.write.bronze import BronzeWriter
+from ingest.write.field_sealing import FieldSealer, bronze_writer
 from operations.reveal import reveal, reveal_payload
 from orchestration.materialize import materialize_days
 
@@ -204,7 +204,7 @@ def test_erasing_a_user_shreds_their_fields_and_keeps_the_figures(
 def test_without_a_key_the_ingester_warns_and_stores_fields_as_received(
     settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="ingest.privacy"):
+    with caplog.at_level(logging.WARNING, logger="ingest.write.field_sealing"):
         writer = bronze_writer(settings)
     assert type(writer) is BronzeWriter
     assert [r.getMessage() for r in caplog.records] == [
@@ -269,7 +269,7 @@ def test_replayed_dead_letters_are_sealed_like_ingested_events(settings: Setting
     lake.append(settings, BRONZE_DEAD_LETTERS, pl.DataFrame([dead]))
     lake.ensure_table(settings, BRONZE_EVENTS)
 
-    done = replay.replay(settings, replay.Selection(codes=("too_large",)))
+    done = dead_letter_replay.replay(settings, dead_letter_replay.Selection(codes=("too_large",)))
 
     assert done.replayed == 1
     assert ip not in text_of_files(settings, BRONZE_EVENTS)

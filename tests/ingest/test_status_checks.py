@@ -11,9 +11,9 @@ from ingest_checks import produce
 
 from cli.main import main
 from eventlake.settings import Settings
-from ingest.ingester import ingest
-from ingest.status import PartitionStatus, Status, TableStatus
-from ingest.status_checks import breaches, prometheus_text, staleness
+from ingest.consume.ingester import ingest
+from ingest.tools.status_alerts import breaches, prometheus_text, staleness
+from ingest.tools.status_report import PartitionStatus, Status, TableStatus
 
 LOGIN = (
     b'{"event_id":"e%d","event_type":"login","aggregate_id":"u","timestamp":1700000000000,'

@@ -26,8 +26,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from ingest import kafka
-from ingest.broker import tansu_binary
+from ingest.kafka import cluster
+from ingest.tools.broker import tansu_binary
 
 
 @dataclass(frozen=True)
@@ -162,7 +162,7 @@ def start_tansu(port: int, advertised_port: int, log: Path, *flags: str) -> subp
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     deadline = time.monotonic() + 15
-    while not kafka.port_open("127.0.0.1", port):
+    while not cluster.port_open("127.0.0.1", port):
         assert process.poll() is None, log.read_text()
         assert time.monotonic() < deadline, "the broker did not listen in time"
         time.sleep(0.02)

@@ -14,7 +14,7 @@ from bronze_log_rows import bronze_frame, event, login, noon
 from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS
 from eventlake.settings import Settings
-from ingest.offsets import app_id
+from ingest.write.offsets import app_id
 from operations.log_audit import audit_log, offset_app_id
 from orchestration.reconcile_checks import (
     DEAD_LETTERS_ACCOUNTED,

@@ -1,7 +1,8 @@
 """Kafka messages to bronze rows: accepted events and dead letters, as Polars frames.
 
-The fast path (`ingest.fastpath`) takes the batch as a whole; the messages it is unsure of, and
-only those, go through `envelope.parse` one at a time. Both give the same rows for a message.
+The fast path (`ingest.decode.fastpath`) takes the batch as a whole; the messages it is unsure
+of, and only those, go through `envelope.parse` one at a time. Both give the same rows for a
+message.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Message
 
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS
 from eventlake.envelope import Event, Rejection, parse, to_json
-from ingest import fastpath
+from ingest.decode import fastpath
 
 _UTC_US = pl.Datetime("us", "UTC")
 _INT32_MAX = 2**31 - 1

@@ -18,11 +18,12 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from eventlake.errors import LakeError
 from eventlake.settings import Settings
-from ingest import kafka, offsets
-from ingest.batch import Buffer
-from ingest.kafka import TopicPartitionKey
-from ingest.metrics import IngestMetrics
-from ingest.writer import BronzeWriter
+from ingest.consume.batch import Buffer
+from ingest.kafka import cluster
+from ingest.kafka.cluster import TopicPartitionKey
+from ingest.observe.metrics import IngestMetrics
+from ingest.write import offsets
+from ingest.write.bronze import BronzeWriter
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +59,8 @@ class Rebalancer:
         """
         keys = [(tp.topic, tp.partition) for tp in partitions]
         if keys:
-            ends = kafka.end_offsets(self.settings, keys)
-            ids = kafka.topic_ids(self.settings, {topic for topic, _ in keys})
+            ends = cluster.end_offsets(self.settings, keys)
+            ids = cluster.topic_ids(self.settings, {topic for topic, _ in keys})
             positions = self._resume_positions(keys, ends, ids)
             for topic, topic_id in ids.items():
                 if topic_id is not None:

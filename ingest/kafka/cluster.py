@@ -1,7 +1,7 @@
 """Talking to any Kafka (the bundled broker or a remote cluster): topic metadata, topic ids and
 true end offsets.
 
-Every client gets its config from `client_config` (`ingest.kafka_config`, re-exported here):
+Every client gets its config from `client_config` (`ingest.kafka.client_config`, re-exported here):
 the local defaults first, then `settings.kafka_config` (EVENTLAKE_KAFKA_CONFIG) on top, so
 SASL/TLS and tuning pass through unchanged.
 """
@@ -26,7 +26,12 @@ from confluent_kafka.admin import AdminClient
 
 from eventlake.errors import BrokerUnavailable
 from eventlake.settings import Settings
-from ingest.kafka_config import ConnectErrors, client_config, new_client, scrub  # re-exported
+from ingest.kafka.client_config import (  # re-exported
+    ConnectErrors,
+    client_config,
+    new_client,
+    scrub,
+)
 
 TopicPartitionKey = tuple[str, int]
 """(topic, partition): how eventlake names one Kafka partition."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import polars as pl
 from confluent_kafka import Message
 
-from ingest.kafka import TopicPartitionKey
+from ingest.kafka.cluster import TopicPartitionKey
 
 _KEY = ["kafka_topic", "kafka_partition"]
 

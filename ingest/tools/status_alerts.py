@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from eventlake.catalog import BY_NAME
-from ingest.status import Status
+from ingest.tools.status_report import Status
 
 READ_MODEL_LAYERS = ("silver", "gold")
 

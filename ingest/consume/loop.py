@@ -2,9 +2,10 @@
 
 The loop reads messages into the `Buffer`; a full batch (`FlushTriggers`) is checked against
 the partitions' chain (`batch.chain`), decoded, and handed to the writer thread
-(`ingest.pipeline`), which commits it while the next batch is read. When the writer has no room,
-the partitions are paused (backpressure). Outcomes come back here, where the Kafka consumer
-lives: positions of record, Kafka offset commits (a courtesy to lag tools), fences, stats.
+(`ingest.write.writer_thread`), which commits it while the next batch is read. When the
+writer has no room, the partitions are paused (backpressure). Outcomes come back here, where
+the Kafka consumer lives: positions of record, Kafka offset commits (a courtesy to lag tools),
+fences, stats.
 """
 
 from __future__ import annotations
@@ -19,19 +20,21 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 
 from eventlake.errors import LakeError
 from eventlake.settings import Settings
-from ingest import kafka, lag, offsets, privacy
-from ingest.audit import AuditLog
-from ingest.batch import Buffer, chain
-from ingest.decode import decode, positions
-from ingest.kafka import TopicPartitionKey
-from ingest.metrics import IngestMetrics
-from ingest.options import IngestOptions, consumer_config, incremental
-from ingest.pipeline import WriteFailed, WriterThread
-from ingest.rebalance import Rebalancer
-from ingest.stats import IngestStats, log_committed
-from ingest.subscription import Subscription
-from ingest.until_idle import UntilIdle
-from ingest.writer import BronzeWriter, Committed, SealedBatch
+from ingest.consume.batch import Buffer, chain
+from ingest.consume.options import IngestOptions, consumer_config, incremental
+from ingest.consume.rebalance import Rebalancer
+from ingest.consume.subscription import Subscription
+from ingest.consume.until_idle import UntilIdle
+from ingest.decode.rows import decode, positions
+from ingest.kafka import cluster
+from ingest.kafka.cluster import TopicPartitionKey
+from ingest.observe import lag
+from ingest.observe.metrics import IngestMetrics
+from ingest.observe.stats import IngestStats, log_committed
+from ingest.write import field_sealing, offsets
+from ingest.write.audit import AuditLog
+from ingest.write.bronze import BronzeWriter, Committed, SealedBatch
+from ingest.write.writer_thread import WriteFailed, WriterThread
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +61,8 @@ class ConsumerLoop:
         self.stats = IngestStats()
         self.metrics = IngestMetrics()
         config = consumer_config(settings)
-        self.consumer = kafka.new_client(Consumer, config)
-        self.writer: BronzeWriter = privacy.bronze_writer(settings)  # seals sensitive fields
+        self.consumer = cluster.new_client(Consumer, config)
+        self.writer: BronzeWriter = field_sealing.bronze_writer(settings)  # seals sensitive fields
         self.buffer = Buffer(options.triggers)
         self.of_record: dict[TopicPartitionKey, int] = {}  # of each assigned partition
         self.paused = False
@@ -265,7 +268,7 @@ class ConsumerLoop:
         where = (
             f"{topic}/{msg.partition()}" if topic else f"Kafka at {self.settings.kafka_bootstrap}"
         )
-        kafka.raise_unless_transient(err, doing=f"consuming {where}")
+        cluster.raise_unless_transient(err, doing=f"consuming {where}")
 
     # --- until idle, lag ----------------------------------------------------------------------
 

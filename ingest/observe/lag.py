@@ -11,8 +11,8 @@ from collections.abc import Mapping
 
 from confluent_kafka import Consumer, TopicPartition
 
-from ingest.kafka import TopicPartitionKey
-from ingest.metrics import IngestMetrics
+from ingest.kafka.cluster import TopicPartitionKey
+from ingest.observe.metrics import IngestMetrics
 
 GAUGES_EVERY_S = 1.0
 

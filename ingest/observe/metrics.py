@@ -15,8 +15,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS
 from eventlake.errors import EventlakeError
-from ingest.kafka import TopicPartitionKey
-from ingest.writer import Committed
+from ingest.kafka.cluster import TopicPartitionKey
+from ingest.write.bronze import Committed
 
 log = logging.getLogger(__name__)
 

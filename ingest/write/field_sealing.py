@@ -24,7 +24,7 @@ from eventlake.field_crypto import NONCE_BYTES, seal
 from eventlake.registry import REGISTRY, SENSITIVE_FIELDS
 from eventlake.settings import ENV_VARS, Settings
 from eventlake.subject_keys import KeyRing, master_key_of
-from ingest.writer import BronzeWriter, Committed, SealedBatch
+from ingest.write.bronze import BronzeWriter, Committed, SealedBatch
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from eventlake.errors import BrokerUnavailable
 from eventlake.settings import Settings
-from ingest import kafka
+from ingest.kafka import cluster
 
 log = logging.getLogger(__name__)
 
@@ -78,10 +78,10 @@ def start(
     Raises:
         BrokerUnavailable: the port is taken by something else, or the broker did not come up.
     """
-    (host, port), *_ = kafka.bootstrap_addresses(settings.kafka_bootstrap)
+    (host, port), *_ = cluster.bootstrap_addresses(settings.kafka_bootstrap)
     pid = _read_pid(state_dir)
     if pid is None:
-        if kafka.port_open(host, port):
+        if cluster.port_open(host, port):
             raise BrokerUnavailable(
                 f"{host}:{port} is already in use by a process eventlake did not start "
                 f"(no live pid in {state_dir / PID_FILE}); stop it or choose another port"
@@ -117,7 +117,7 @@ def _wait_until_ready(settings: Settings, pid: int, state_dir: Path, timeout: fl
                 f"see {state_dir / LOG_FILE}"
             )
         try:
-            kafka.list_topics(settings, timeout=2.0)
+            cluster.list_topics(settings, timeout=2.0)
             return
         except BrokerUnavailable as err:
             last_error = err
@@ -154,11 +154,11 @@ def status(settings: Settings, *, state_dir: Path = DEFAULT_STATE_DIR) -> Broker
     """
     pid = _read_pid(state_dir)
     try:
-        topics = kafka.list_topics(settings)
+        topics = cluster.list_topics(settings)
     except BrokerUnavailable as err:
         hint = "" if pid is None else f" (pid {pid} from {state_dir / PID_FILE} is alive)"
         raise BrokerUnavailable(f"no broker is running: {err}{hint}") from err
-    ends = kafka.end_offsets(settings, kafka.partitions_of(topics))
+    ends = cluster.end_offsets(settings, cluster.partitions_of(topics))
     messages = {t: sum(ends[(t, p)] for p in range(n)) for t, n in topics.items()}
     return BrokerStatus(settings.kafka_bootstrap, True, pid, topics, messages)
 
@@ -172,11 +172,11 @@ def ensure_topics(
         BrokerUnavailable: the broker is unreachable or refused to create a topic.
     """
     wanted = list(settings.topics if topics is None else topics)
-    existing = kafka.list_topics(settings)
+    existing = cluster.list_topics(settings)
     missing = [t for t in dict.fromkeys(wanted) if t not in existing]
     if not missing:
         return []
-    admin = kafka.new_client(AdminClient, kafka.client_config(settings))
+    admin = cluster.new_client(AdminClient, cluster.client_config(settings))
     futures = admin.create_topics(
         [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing],
         operation_timeout=10,

@@ -14,11 +14,12 @@ since its read version recorded a txn of the same app id, so of two replays that
 version one commits and the other gets `lake.ConcurrentCommit`: it re-reads, checks again, and
 finds the rows there.
 
-The verdict is the ingester's own (`ingest.decode.decode`: fast path, then `envelope.parse`) with
-the registry and `max_message_bytes` of now, but with the dead letter's `ingested_at` as the
-clock of the "now + 24 h" bound on event times, so that it depends on the registry and not on
-the day of the replay. Replayed rows get the replay time as `ingested_at`: that is when they
-entered the log, and silver's "earliest-ingested copy wins" keeps any copy accepted before.
+The verdict is the ingester's own (`ingest.decode.rows.decode`: fast path, then
+`envelope.parse`) with the registry and `max_message_bytes` of now, but with the dead letter's
+`ingested_at` as the clock of the "now + 24 h" bound on event times, so that it depends on the
+registry and not on the day of the replay. Replayed rows get the replay time as `ingested_at`:
+that is when they entered the log, and silver's "earliest-ingested copy wins" keeps any copy
+accepted before.
 """
 
 from __future__ import annotations
@@ -40,9 +41,9 @@ from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS
 from eventlake.errors import LakeError
 from eventlake.log_rules import REPLAY_APP_ID
 from eventlake.settings import Settings
-from ingest import privacy
-from ingest.decode import decode
-from ingest.writer import event_dates_metadata, write_events
+from ingest.decode.rows import decode
+from ingest.write import field_sealing
+from ingest.write.bronze import event_dates_metadata, write_events
 
 log = logging.getLogger(__name__)
 
@@ -247,7 +248,7 @@ def commit(settings: Settings, planned: Plan) -> Outcome:
         LakeError: the lake failed, or the commit lost to other replays `MAX_ATTEMPTS` times.
     """
     table, checked, rows, already = planned.table, planned.version, planned.events, planned.already
-    sealer = privacy.sealer_for(settings)  # replayed rows are sealed like ingested ones
+    sealer = field_sealing.sealer_for(settings)  # replayed rows are sealed like ingested ones
     if sealer is not None and not rows.is_empty():
         rows = sealer.seal(rows)
     for attempt in range(1, MAX_ATTEMPTS + 1):

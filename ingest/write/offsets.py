@@ -22,7 +22,7 @@ from eventlake.errors import OffsetsAhead
 from eventlake.log_rules import offset_app_id as app_id
 from eventlake.log_rules import topic_app_id
 from eventlake.settings import Settings
-from ingest.kafka import TopicPartitionKey
+from ingest.kafka.cluster import TopicPartitionKey
 
 NONE = -1
 """The txn version of a partition the table holds nothing of: the next offset to read is 0."""

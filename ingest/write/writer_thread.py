@@ -20,9 +20,9 @@ from deltalake.exceptions import DeltaProtocolError, SchemaMismatchError
 
 from eventlake import lake
 from eventlake.errors import LakeError
-from ingest.audit import AuditLog
-from ingest.metrics import IngestMetrics
-from ingest.writer import BronzeWriter, Committed, SealedBatch, TableBehind
+from ingest.observe.metrics import IngestMetrics
+from ingest.write.audit import AuditLog
+from ingest.write.bronze import BronzeWriter, Committed, SealedBatch, TableBehind
 
 log = logging.getLogger(__name__)
 

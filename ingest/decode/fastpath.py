@@ -10,12 +10,12 @@ docs/benchmarks.md, "Ingest"):
   rules, checked in C (metadata decoded on the way, the payload left raw); unknown top-level
   keys make it defer (they are rare, and `parse` keeps them in `extra`);
 - a registered payload goes through a typed decoder generated from the registry
-  (`ingest.payloads`), in C; when re-encoding it gives back the bytes received, those are the
+  (`ingest.decode.payloads`), in C; when re-encoding it gives back the bytes received, those are the
   compact text bronze stores. Otherwise (another key order, spaces, escapes, extra fields) the
   payload is decoded generically, checked by the registry's own `validate_payload` and
   re-encoded;
 - RFC 3339 timestamps and the event-time range are checked for the whole batch at once, in
-  Polars (`ingest.timestamps`).
+  Polars (`ingest.decode.timestamps`).
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ import polars as pl
 
 from eventlake.envelope import MAX_FUTURE_MS, MIN_EVENT_TIME_MS
 from eventlake.registry import REGISTRY, validate_payload
-from ingest.payloads import DECODERS
-from ingest.timestamps import rfc3339_us
+from ingest.decode.payloads import DECODERS
+from ingest.decode.timestamps import rfc3339_us
 
 _INT32_MAX = 2**31 - 1  # bronze stores schema_version as a 32-bit integer
 # A value this long might nest deeply enough to reach the decoders' depth limit, which depends

@@ -21,7 +21,8 @@ from typing import Literal
 from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS
 from eventlake.settings import Settings
-from ingest import kafka, offsets
+from ingest.kafka import cluster
+from ingest.write import offsets
 
 ResetTo = Literal["earliest", "latest"]
 RESET_KEY = "eventlake.offsets_reset"  # commit metadata of a reset: what was reset, to what
@@ -45,8 +46,8 @@ def plan(settings: Settings, topics: Iterable[str], *, to: ResetTo) -> list[Part
     Raises:
         BrokerUnavailable: the broker is unreachable or a topic does not exist.
     """
-    keys = kafka.partitions_of(kafka.require_topics(settings, list(topics)))
-    ends = kafka.end_offsets(settings, keys)
+    keys = cluster.partitions_of(cluster.require_topics(settings, list(topics)))
+    ends = cluster.end_offsets(settings, keys)
     events = offsets.txn_versions(settings, BRONZE_EVENTS, keys)
     dead = offsets.txn_versions(settings, BRONZE_DEAD_LETTERS, keys)
     return [
@@ -71,7 +72,7 @@ def apply(settings: Settings, changes: list[PartitionReset]) -> int:
     topics = sorted({c.topic for c in changes})
     dead_table = lake.ensure_table(settings, BRONZE_DEAD_LETTERS)
     lake.append_to(dead_table, BRONZE_DEAD_LETTERS, BRONZE_DEAD_LETTERS.empty(), offsets=txns)
-    for topic, topic_id in kafka.topic_ids(settings, topics).items():
+    for topic, topic_id in cluster.topic_ids(settings, topics).items():
         if topic_id is not None:
             txns[offsets.topic_app_id(topic)] = offsets.topic_fingerprint(topic_id)
     record = {c.topic + "/" + str(c.partition): c.after for c in changes}

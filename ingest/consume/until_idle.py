@@ -1,6 +1,6 @@
 """`--until-idle`: when to seal early, and when to stop.
 
-The targets are the partitions' true ends when the run started (`kafka.end_offsets`); a topic
+The targets are the partitions' true ends when the run started (`cluster.end_offsets`); a topic
 matching the pattern later adds its ends at assignment. The run is over when bronze holds every
 partition up to its target, whoever wrote it: partitions held by other members of the group
 (or not assigned yet) are looked up in the Delta log.
@@ -13,8 +13,8 @@ from collections.abc import Mapping
 
 from eventlake.catalog import BRONZE_EVENTS
 from eventlake.settings import Settings
-from ingest import offsets
-from ingest.kafka import TopicPartitionKey
+from ingest.kafka.cluster import TopicPartitionKey
+from ingest.write import offsets
 
 _LOOKUP_EVERY_S = 1.0
 

@@ -13,7 +13,7 @@ import time
 
 from confluent_kafka import Consumer, KafkaException
 
-from ingest.rebalance import Rebalancer
+from ingest.consume.rebalance import Rebalancer
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,9 @@ from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS, BRONZE_INGEST_BATCHES, TABLES
 from eventlake.errors import BrokerUnavailable
 from eventlake.settings import Settings
-from ingest import kafka, offsets
-from ingest.kafka import TopicPartitionKey
+from ingest.kafka import cluster
+from ingest.kafka.cluster import TopicPartitionKey
+from ingest.write import offsets
 
 _PROBE_PARTITIONS = 256  # broker down: look for txn versions of partitions 0..255
 
@@ -70,13 +71,13 @@ def collect(settings: Settings) -> Status:
     commits = _partition_commits(settings)
     try:
         if settings.topic_pattern is not None:
-            partition_counts = kafka.matching_topics(settings, settings.topic_pattern)
+            partition_counts = cluster.matching_topics(settings, settings.topic_pattern)
             topics: list[str] = sorted(partition_counts)
         else:
-            partition_counts = kafka.list_topics(settings)
+            partition_counts = cluster.list_topics(settings)
             topics = list(settings.topics)
         keys = [(t, p) for t in topics for p in range(partition_counts.get(t, 0))]
-        ends = kafka.end_offsets(settings, keys)
+        ends = cluster.end_offsets(settings, keys)
     except BrokerUnavailable as err:
         broker_error = str(err)
         keys = _known_partitions(settings, commits)

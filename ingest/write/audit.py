@@ -21,7 +21,7 @@ from eventlake import lake
 from eventlake.catalog import BRONZE_INGEST_BATCHES
 from eventlake.errors import LakeError
 from eventlake.settings import Settings
-from ingest.writer import Committed
+from ingest.write.bronze import Committed
 
 log = logging.getLogger(__name__)
 

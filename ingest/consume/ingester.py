@@ -1,11 +1,11 @@
 """The ingester: Kafka to bronze in micro-batches, exactly once, bad messages to dead letters.
 
-The consumer thread (`ingest.loop`) reads messages into a `Buffer`, decodes each full batch
-and hands it to the writer thread (`ingest.pipeline`), which commits it to bronze while the
-next batch is read. Where a partition resumes is read from the Delta log (txn versions, see
-`ingest.offsets`) on every assignment; the writer checks it again before each commit and
-fences off what another ingester wrote meanwhile (`ingest.writer`). Kafka's committed offsets
-are written after each Delta commit, only so that lag tools work.
+The consumer thread (`ingest.consume.loop`) reads messages into a `Buffer`, decodes each full
+batch and hands it to the writer thread (`ingest.write.writer_thread`), which commits it to
+bronze while the next batch is read. Where a partition resumes is read from the Delta log (txn
+versions, see `ingest.write.offsets`) on every assignment; the writer checks it again before
+each commit and fences off what another ingester wrote meanwhile (`ingest.write.bronze`).
+Kafka's committed offsets are written after each Delta commit, only so that lag tools work.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ import logging
 import threading
 
 from eventlake.settings import Settings
-from ingest import kafka
-from ingest.batch import FlushTriggers
-from ingest.loop import ConsumerLoop
-from ingest.options import CONSUMER_DEFAULTS, IngestOptions, consumer_config
-from ingest.stats import IngestStats
+from ingest.consume.batch import FlushTriggers
+from ingest.consume.loop import ConsumerLoop
+from ingest.consume.options import CONSUMER_DEFAULTS, IngestOptions, consumer_config
+from ingest.kafka import cluster
+from ingest.observe.stats import IngestStats
 
 __all__ = ["CONSUMER_DEFAULTS", "IngestOptions", "IngestStats", "consumer_config", "ingest"]
 
@@ -54,14 +54,14 @@ def ingest(
         triggers = FlushTriggers(batch_max_events, batch_max_bytes, batch_max_seconds)
         options = IngestOptions(until_idle=until_idle, triggers=triggers)
     if settings.topic_pattern is not None:
-        topics = kafka.matching_topics(settings, settings.topic_pattern)
+        topics = cluster.matching_topics(settings, settings.topic_pattern)
         if not topics:
             log.warning("no topic matches %r yet: waiting for one", settings.topic_pattern)
     else:
-        topics = kafka.require_topics(settings, settings.topics)
+        topics = cluster.require_topics(settings, settings.topics)
     targets = None
-    if options.until_idle:  # drain up to the ends the topics have now (true ends: kafka.py)
-        targets = kafka.end_offsets(settings, kafka.partitions_of(topics))
+    if options.until_idle:  # drain up to the ends the topics have now (true ends: kafka/cluster.py)
+        targets = cluster.end_offsets(settings, cluster.partitions_of(topics))
     log.info(
         "ingesting %s from %s into %s (group %s)%s",
         settings.topic_pattern or ",".join(topics),

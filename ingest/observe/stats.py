@@ -6,10 +6,10 @@ import logging
 from dataclasses import dataclass, field
 
 from eventlake.catalog import BRONZE_EVENTS
-from ingest.kafka import TopicPartitionKey
-from ingest.writer import Committed
+from ingest.kafka.cluster import TopicPartitionKey
+from ingest.write.bronze import Committed
 
-log = logging.getLogger("ingest.ingester")
+log = logging.getLogger("ingest.consume.ingester")
 
 
 @dataclass

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eventlake.settings import Settings
-from ingest import kafka
-from ingest.batch import FlushTriggers
+from ingest.consume.batch import FlushTriggers
+from ingest.kafka import cluster
 
 CONSUMER_DEFAULTS = {
     "enable.auto.commit": False,
@@ -39,7 +39,7 @@ class IngestOptions:
 
 def consumer_config(settings: Settings) -> dict[str, Any]:
     """Returns the ingester's consumer config: local defaults, then EVENTLAKE_KAFKA_CONFIG."""
-    return kafka.client_config(settings, {**CONSUMER_DEFAULTS, "group.id": settings.group_id})
+    return cluster.client_config(settings, {**CONSUMER_DEFAULTS, "group.id": settings.group_id})
 
 
 def incremental(config: dict[str, Any]) -> bool:

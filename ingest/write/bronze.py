@@ -33,10 +33,10 @@ from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS
 from eventlake.errors import LakeError
 from eventlake.settings import Settings
-from ingest.batch import Slice
-from ingest.decode import DecodedBatch
-from ingest.kafka import TopicPartitionKey
-from ingest.offsets import NONE, KnownTxns, app_id, topic_app_id
+from ingest.consume.batch import Slice
+from ingest.decode.rows import DecodedBatch
+from ingest.kafka.cluster import TopicPartitionKey
+from ingest.write.offsets import NONE, KnownTxns, app_id, topic_app_id
 
 # Data skipping: per-file min/max of these columns are kept in the log (event time above all)
 STATS_COLUMNS = {

@@ -1,0 +1,1 @@
+"""Consuming: the consumer loop, its subscription, rebalances, `--until-idle`, the batch being filled, and the consumer config."""

@@ -1,0 +1,1 @@
+"""Observing the ingester: Prometheus metrics, consumer lag, the stats of a run, JSON logs."""
