@@ -1,4 +1,4 @@
-"""The queries each dashboard page runs, as the page calls them (through `dashboard.cache`).
+"""The queries each dashboard page runs, as the page calls them (through `dashboard.data.cache`).
 
 One function per page: it makes every cached call the page's run makes, with the sidebar's
 calls first (the entry script runs them before every page). Keep in step with dashboard/views/.
@@ -10,9 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
-from dashboard import cache, session
-from dashboard.queries_pipeline import recent_window
-from dashboard.scope import Scope
+from dashboard.data import cache
+from dashboard.data.pipeline import recent_window
+from dashboard.data.scope import Scope
+from dashboard.shell import session
 from eventlake.catalog import (
     BRONZE_DEAD_LETTERS,
     BRONZE_EVENTS,

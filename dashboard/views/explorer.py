@@ -9,8 +9,10 @@ from datetime import date, timedelta
 import polars as pl
 import streamlit as st
 
-from dashboard import cache, charts_shapes, figures, frame, widgets
-from dashboard.queries_explorer import feeds
+from dashboard.data import cache
+from dashboard.data.explorer import feeds
+from dashboard.shapes import charts, figures
+from dashboard.shell import frame, widgets
 from eventlake.catalog import (
     BRONZE_DEAD_LETTERS,
     BRONZE_EVENTS,
@@ -113,7 +115,7 @@ def _aggregate(ctx: frame.Context, aggregate_id: str, every_day: bool) -> None:
         per_day = history.group_by(day=pl.col("event_time").dt.date(), event_type="event_type").agg(
             events=pl.len()
         )
-        widgets.chart(charts_shapes.timeline(per_day))
+        widgets.chart(charts.timeline(per_day))
     widgets.table(history, "History", key="explorer_history")
     dead = cache.dead_letters_of(ctx.settings, aggregate_id, as_of)
     if dead.height:

@@ -6,13 +6,15 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard import cache, charts, figures, frame, widgets
-from dashboard.pipeline_parts import (
+from dashboard.data import cache
+from dashboard.data.pipeline import recent_window
+from dashboard.shapes import charts, figures
+from dashboard.shell import frame, widgets
+from dashboard.views.parts.pipeline import (
     freshness_rows,
     lag_rows,
     reconciliation_section,
 )
-from dashboard.queries_pipeline import recent_window
 from eventlake.catalog import (
     AUDIT_RECONCILIATION,
     BRONZE_DEAD_LETTERS,

@@ -7,9 +7,11 @@ from dataclasses import replace
 import polars as pl
 import streamlit as st
 
-from dashboard import cache, charts, figures, frame, restated, widgets
-from dashboard.figures import DayFigure
-from dashboard.figures_commerce import performance_by_category, performance_totals
+from dashboard.data import cache
+from dashboard.shapes import charts, figures, restated
+from dashboard.shapes.figures import DayFigure
+from dashboard.shapes.totals import performance_by_category, performance_totals
+from dashboard.shell import frame, widgets
 from eventlake.catalog import (
     DIM_PRODUCTS,
     GOLD_PRODUCT_PERFORMANCE,

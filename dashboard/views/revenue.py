@@ -6,9 +6,11 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard import cache, charts, figures, frame, restated, widgets
-from dashboard.figures_commerce import category_totals, currency_totals, product_totals
-from dashboard.scope import Scope
+from dashboard.data import cache
+from dashboard.data.scope import Scope
+from dashboard.shapes import charts, figures, restated
+from dashboard.shapes.totals import category_totals, currency_totals, product_totals
+from dashboard.shell import frame, widgets
 from eventlake.catalog import (
     BRONZE_EVENTS,
     DIM_PRODUCTS,

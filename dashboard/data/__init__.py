@@ -1,0 +1,1 @@
+"""What the dashboard reads: every query, plain functions of (settings, scope), and their caches."""

@@ -1,0 +1,1 @@
+"""What turns query results into figures and charts: pure functions, no I/O, no Streamlit."""

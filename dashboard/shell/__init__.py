@@ -1,0 +1,1 @@
+"""What every page shares: the frame, the session, the sidebar controls, access, widgets."""

@@ -1,0 +1,1 @@
+"""What one page draws beyond its own script (the Overview's and Pipeline health's parts)."""
