@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     load_before = wait_quiet(args.wait_quiet)
     now = utc_now()
     refresh_batches(settings, now)
-    first_day, last_day = lake_state.data_range(settings) or (date.min, date.min)
+    first_day, last_day = lake_state.data_range(settings, Scope()) or (date.min, date.min)
     first = max(first_day, last_day - timedelta(days=29))
     scope = Scope(first, last_day)
     live_day = busiest_recent_day(settings, last_day)

@@ -8,32 +8,30 @@ checked yet: it reads as empty. No Streamlit.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 import polars as pl
 
 from dashboard.data import reads
+from dashboard.data.scope import Scope
 from eventlake import lake
 from eventlake.catalog import AUDIT_RECONCILIATION, AUDIT_RESTATEMENTS
 from eventlake.settings import Settings
 
+RUNS_SHOWN = 30  # the reconciliation runs the Pipeline health page lists
 
-def restatements(
-    settings: Settings,
-    tables: tuple[str, ...],
-    first: date | None,
-    last: date | None,
-    as_of: datetime | None = None,
-) -> pl.DataFrame:
-    """Returns the restatements of `tables` (catalog names) on days [first, last], newest first.
 
-    Days are not limited when `first` or `last` is None (tables without a day, like
+def restatements(settings: Settings, scope: Scope) -> pl.DataFrame:
+    """Returns one row per restatement of the scope's tables (catalog names) on its days,
+    newest first.
+
+    Days are not limited when the scope covers every day (tables without a day, like
     gold/customer_rfm). As of a moment, only the restatements made by then are returned.
     """
-    spec = AUDIT_RESTATEMENTS
-    frame = lake.scan(settings, spec, version=as_of).filter(pl.col("table").is_in(list(tables)))
-    if first is not None and last is not None:
-        frame = frame.filter(pl.col("day").is_between(first, last))
+    spec, as_of = AUDIT_RESTATEMENTS, scope.as_of
+    frame = lake.scan(settings, spec, version=as_of).filter(
+        pl.col("table").is_in(list(scope.tables))
+    )
+    if not scope.every_day:
+        frame = frame.filter(pl.col("day").is_between(scope.first, scope.last))
     if as_of is not None:
         frame = frame.filter(pl.col("restated_at") <= as_of)
     return reads.collect(
@@ -41,12 +39,12 @@ def restatements(
     )
 
 
-def reconciliation(settings: Settings, as_of: datetime | None = None) -> pl.DataFrame:
+def reconciliation(settings: Settings, scope: Scope) -> pl.DataFrame:
     """Returns every audit/reconciliation row of the newest run, sorted by table and day.
 
-    The newest run is the one with the latest `checked_at`.
+    The newest run is the one with the latest `checked_at` (as of the scope's moment).
     """
-    spec = AUDIT_RECONCILIATION
+    spec, as_of = AUDIT_RECONCILIATION, scope.as_of
     frame = lake.scan(settings, spec, version=as_of)
     if as_of is not None:
         frame = frame.filter(pl.col("checked_at") <= as_of)
@@ -54,12 +52,11 @@ def reconciliation(settings: Settings, as_of: datetime | None = None) -> pl.Data
     return reads.collect(spec, frame.join(newest, on="run_id", how="semi").sort("table", "day"))
 
 
-def reconciliation_runs(
-    settings: Settings, as_of: datetime | None = None, limit: int = 30
-) -> pl.DataFrame:
-    """Returns one row per reconciliation run, newest first: run_id, checked_at, tables,
-    days, rows_compared, mismatches, max_abs_difference, healed (every mismatch healed)."""
-    spec = AUDIT_RECONCILIATION
+def reconciliation_runs(settings: Settings, scope: Scope) -> pl.DataFrame:
+    """Returns one row per reconciliation run (the newest `RUNS_SHOWN` as of the scope's
+    moment), newest first: run_id, checked_at, tables, days, rows_compared, mismatches,
+    max_abs_difference, healed (every mismatch healed)."""
+    spec, as_of = AUDIT_RECONCILIATION, scope.as_of
     frame = lake.scan(settings, spec, version=as_of)
     if as_of is not None:
         frame = frame.filter(pl.col("checked_at") <= as_of)
@@ -72,4 +69,4 @@ def reconciliation_runs(
         max_abs_difference=pl.col("max_abs_difference").max(),
         healed=(pl.col("healed") | (pl.col("mismatches") == 0)).all(),
     )
-    return reads.collect(spec, runs.sort("checked_at", descending=True).head(limit))
+    return reads.collect(spec, runs.sort("checked_at", descending=True).head(RUNS_SHOWN))

@@ -4,6 +4,12 @@ The ttl is shorter than the live refresh interval, so every refresh of a page re
 lake while several pages and sessions drawn within the same seconds share one read. What
 changes only when earlier days are re-materialized (the users and orders before today that the
 live figures need, the filter choices) is kept a minute.
+
+Every query takes `(settings, scope)`. A query that reads only some fields of the scope is
+keyed on those alone (`Scope.narrowed`): a page's filters do not split the cache of a query
+they do not change, and since the query itself is handed the narrowed scope, a field it reads
+but was not listed for it would show as a wrong figure on every call, never as another scope's
+answer served from the cache.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from dashboard.data import (
     reads,
     segments,
 )
-from dashboard.data.scope import Segment
+from dashboard.data.scope import Scope, Segment
 from eventlake.catalog import TableSpec
 from eventlake.settings import Settings
 
@@ -62,17 +68,44 @@ def _cached(func: Callable[P, R]) -> Callable[P, R]:
     return cached
 
 
+Query = Callable[[Settings, Scope], R]
+
+
+def _keyed(cached: Query[R], fields: tuple[str, ...]) -> Query[R]:
+    """Returns `cached` called with the scope narrowed to `fields` (what the query reads)."""
+
+    def call(settings: Settings, scope: Scope) -> R:
+        return cached(settings, scope.narrowed(fields))
+
+    call.__doc__ = cached.__doc__
+    return call
+
+
+def _short_on(func: Query[R], *fields: str) -> Query[R]:
+    """Returns `func` cached for TTL_SECONDS, keyed on the settings and the scope's `fields`."""
+    return _keyed(_cached(func), fields)
+
+
+def _kept_on(func: Query[R], *fields: str) -> Query[R]:
+    """Returns `func` cached for SLOW_TTL_SECONDS, keyed on the settings and the scope's
+    `fields`."""
+    return _keyed(_kept(func), fields)
+
+
+DAYS = ("first", "last")
+
+
 # Overview and freshness
-active_users = _cached(overview.active_users)
-revenue = _cached(overview.revenue)
-data_range = _cached(lake_state.data_range)
-freshness = _cached(lake_state.freshness)
-newest_event_time = _cached(lake_state.newest_event_time)
+active_users = _short_on(overview.active_users, *DAYS, "as_of", "segment")
+revenue = _short_on(overview.revenue, *DAYS, "as_of", "segment", "currencies")
+data_range = _short_on(lake_state.data_range, "as_of")
+freshness = _short_on(lake_state.freshness, "tables")
+newest_event_time = _short_on(lake_state.newest_event_time)
 # Revenue, Products, Funnel
 revenue_by_product = _cached(commerce.revenue_by_product)
 product_performance = _cached(commerce.product_performance)
 funnel = _cached(commerce.funnel)
-products = _kept(commerce.products)
+products = _kept_on(commerce.products, "as_of")
 # Retention, Customers, Lifecycle, Sessions
 cohorts = _cached(people.cohorts)
 customers = _cached(people.customers)
@@ -80,24 +113,24 @@ lifecycle = _cached(people.lifecycle)
 sessions = _cached(people.sessions)
 session_lengths = _cached(people.session_lengths)
 # Filters and the audit trail
-filter_options = _kept(segments.filter_options)
-restatements = _cached(audit.restatements)
-reconciliation = _cached(audit.reconciliation)
-reconciliation_runs = _cached(audit.reconciliation_runs)
+filter_options = _kept_on(segments.filter_options, "as_of")
+restatements = _short_on(audit.restatements, "tables", *DAYS, "as_of")
+reconciliation = _short_on(audit.reconciliation, "as_of")
+reconciliation_runs = _short_on(audit.reconciliation_runs, "as_of")
 # Pipeline health
-ingest_minutes = _cached(pipeline.ingest_minutes)
-partition_offsets = _cached(pipeline.partition_offsets)
-dead_letters_by_code = _cached(pipeline.dead_letters_by_code)
-recent_dead_letters = _cached(pipeline.recent_dead_letters)
-table_states = _cached(pipeline.table_states)
-existing_tables = _cached(pipeline.existing_tables)
+ingest_minutes = _short_on(pipeline.ingest_minutes, "since", "as_of")
+partition_offsets = _short_on(pipeline.partition_offsets, "since", "as_of")
+dead_letters_by_code = _short_on(pipeline.dead_letters_by_code, "as_of")
+recent_dead_letters = _short_on(pipeline.recent_dead_letters, "as_of")
+table_states = _short_on(pipeline.table_states, "as_of")
+existing_tables = _short_on(pipeline.existing_tables)
 kafka_end_offsets = _cached(kafka.end_offsets)
 # Event explorer (looked up on demand; a minute is enough for re-drawing the same answer)
-event_by_id = _cached(explorer.event_by_id)
-aggregate_history = _cached(explorer.aggregate_history)
-user_profile = _cached(explorer.user_profile)
-recent_user = _cached(explorer.recent_user)
-dead_letters_of = _cached(explorer.dead_letters_of)
+event_by_id = _short_on(explorer.event_by_id, "event_id", *DAYS, "as_of")
+aggregate_history = _short_on(explorer.aggregate_history, "aggregate_id", *DAYS, "as_of")
+user_profile = _short_on(explorer.user_profile, "aggregate_id", "as_of")
+recent_user = _short_on(explorer.recent_user, "as_of")
+dead_letters_of = _short_on(explorer.dead_letters_of, "aggregate_id", "as_of")
 # Live: the parts before today change only with late data
 past_last_active = _kept(live.past_last_active)
 past_order_ids = _kept(live.past_order_ids)

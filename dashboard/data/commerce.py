@@ -8,7 +8,7 @@ No Streamlit.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import polars as pl
 
@@ -33,13 +33,14 @@ from eventlake.products import products_frame
 from eventlake.settings import Settings
 
 
-def products(settings: Settings, as_of: datetime | None = None) -> pl.DataFrame:
-    """Returns the product dimension: dim/products when it exists, else the built-in catalog.
+def products(settings: Settings, scope: Scope) -> pl.DataFrame:
+    """Returns the product dimension as of the scope's moment: dim/products when it exists,
+    else the built-in catalog.
 
     Columns: product_id, name, category (one row per product), as the assets join it.
     """
     if lake.open_table(settings, DIM_PRODUCTS) is not None:
-        frame = lake.scan(settings, DIM_PRODUCTS, version=as_of)
+        frame = lake.scan(settings, DIM_PRODUCTS, version=scope.as_of)
     else:
         frame = products_frame().lazy()
     return reads.collect(
@@ -48,9 +49,10 @@ def products(settings: Settings, as_of: datetime | None = None) -> pl.DataFrame:
     )
 
 
-def counted(settings: Settings, as_of: datetime | None) -> pl.DataFrame:
+def counted(settings: Settings, scope: Scope) -> pl.DataFrame:
     """Returns the orders counted for everyone (the earliest event of each order id) from
-    silver/orders, read once per table version."""
+    silver/orders as of the scope's moment, read once per table version."""
+    as_of = scope.as_of
     return reads.versioned(
         settings, SILVER_ORDERS, as_of, ("counted",),
         lambda: counted_orders(lake.scan(settings, SILVER_ORDERS, version=as_of)),
@@ -59,7 +61,7 @@ def counted(settings: Settings, as_of: datetime | None) -> pl.DataFrame:
 
 def _counted(settings: Settings, scope: Scope) -> pl.LazyFrame:
     """The orders counted for everyone, of the scope's users."""
-    orders = counted(settings, scope.as_of).lazy()
+    orders = counted(settings, scope).lazy()
     return restrict(orders, users_of(settings, scope.segment, scope.as_of))
 
 
@@ -94,7 +96,7 @@ def product_performance(settings: Settings, scope: Scope) -> pl.DataFrame:
             restrict(events, users),
             _counted(settings, scope),
             items,
-            products(settings, scope.as_of).lazy(),
+            products(settings, scope).lazy(),
             scope.first,
             scope.last,
         )

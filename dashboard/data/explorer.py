@@ -17,6 +17,7 @@ from datetime import date, datetime
 import polars as pl
 
 from dashboard.data import reads
+from dashboard.data.scope import Scope
 from eventlake import lake
 from eventlake.catalog import (
     BRONZE_DEAD_LETTERS,
@@ -80,11 +81,10 @@ def _silver_ids(
     return reads.collect(SILVER_EVENTS, frame.select(columns))
 
 
-def event_by_id(
-    settings: Settings, event_id: str, first: date, last: date, as_of: datetime | None = None
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Returns (every bronze copy of `event_id` dated in [first, last] with its status, the
-    silver row of the event: its payload upcast to the latest version)."""
+def event_by_id(settings: Settings, scope: Scope) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Returns (every bronze copy of the scope's `event_id` dated in its days with its status,
+    the silver row of the event: its payload upcast to the latest version)."""
+    event_id, first, last, as_of = scope.event_id, scope.first, scope.last, scope.as_of
     # First the days holding the id, reading two columns only; then those days' rows.
     found = reads.collect(
         BRONZE_EVENTS,
@@ -122,21 +122,17 @@ def silver_last_day(settings: Settings, as_of: datetime | None = None) -> date |
     return reads.collect(SILVER_USER_ACTIVITY_DAILY, frame).item()
 
 
-def aggregate_history(
-    settings: Settings,
-    aggregate_id: str,
-    days: tuple[date, date] | None,
-    as_of: datetime | None = None,
-) -> pl.DataFrame:
-    """Returns the bronze events of `aggregate_id` (up to 5,000, newest kept), oldest first,
-    with their status.
+def aggregate_history(settings: Settings, scope: Scope) -> pl.DataFrame:
+    """Returns the bronze events of the scope's `aggregate_id` (up to 5,000, newest kept),
+    oldest first, with their status.
 
-    Args:
-        days: read the days in this range that silver/user_activity_daily has the id on as a
-            user, plus those silver has not caught up with; None: every day of the log (a
-            full scan of bronze/events, slow on a large log, but it also finds the events of
-            an aggregate that is not a user).
+    Of the scope's days, those silver/user_activity_daily has the id on as a user are read,
+    plus those silver has not caught up with; a scope of every day reads every day of the log
+    (a full scan of bronze/events, slow on a large log, but it also finds the events of an
+    aggregate that is not a user).
     """
+    aggregate_id, as_of = scope.aggregate_id, scope.as_of
+    days = None if scope.every_day else (scope.first, scope.last)
     frame = lake.scan(settings, BRONZE_EVENTS, version=as_of).filter(
         pl.col("aggregate_id") == aggregate_id
     )
@@ -169,18 +165,20 @@ def log_days(settings: Settings, as_of: datetime | None = None) -> list[date]:
     return sorted(actions[column].cast(pl.Date).unique().to_list())
 
 
-def user_profile(settings: Settings, user_id: str, as_of: datetime | None = None) -> pl.DataFrame:
-    """Returns the user's silver/users row (first and last active day, signup attributes)."""
-    frame = lake.scan(settings, SILVER_USERS, version=as_of).filter(pl.col("user_id") == user_id)
+def user_profile(settings: Settings, scope: Scope) -> pl.DataFrame:
+    """Returns the silver/users row of the user whose id is the scope's `aggregate_id` (first
+    and last active day, signup attributes)."""
+    frame = lake.scan(settings, SILVER_USERS, version=scope.as_of).filter(
+        pl.col("user_id") == scope.aggregate_id
+    )
     return reads.collect(SILVER_USERS, frame)
 
 
-def dead_letters_of(
-    settings: Settings, aggregate_id: str, as_of: datetime | None = None
-) -> pl.DataFrame:
-    """Returns the dead letters whose Kafka key is `aggregate_id` (producers key by it)."""
-    frame = lake.scan(settings, BRONZE_DEAD_LETTERS, version=as_of).filter(
-        pl.col("key") == pl.lit(aggregate_id.encode(), pl.Binary)
+def dead_letters_of(settings: Settings, scope: Scope) -> pl.DataFrame:
+    """Returns one row per dead letter whose Kafka key is the scope's `aggregate_id`
+    (producers key by it)."""
+    frame = lake.scan(settings, BRONZE_DEAD_LETTERS, version=scope.as_of).filter(
+        pl.col("key") == pl.lit(scope.aggregate_id.encode(), pl.Binary)
     )
     rows = reads.collect(BRONZE_DEAD_LETTERS, frame.sort("ingested_at"))
     raw = [None if b is None else b[:200].decode("utf-8", "replace") for b in rows["raw"]]
@@ -190,8 +188,10 @@ def dead_letters_of(
     )  # fmt: skip
 
 
-def recent_user(settings: Settings, as_of: datetime | None = None) -> str | None:
-    """Returns the user with the newest event in silver/user_activity_daily (None: empty)."""
+def recent_user(settings: Settings, scope: Scope) -> str | None:
+    """Returns the user with the newest event in silver/user_activity_daily as of the scope's
+    moment (None: empty)."""
+    as_of = scope.as_of
     newest = silver_last_day(settings, as_of)
     if newest is None:
         return None

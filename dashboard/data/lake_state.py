@@ -16,8 +16,10 @@ from deltalake import DeltaTable
 from deltalake.exceptions import DeltaError
 
 from dashboard.data import reads
+from dashboard.data.scope import Scope
 from eventlake.catalog import (
     BRONZE_EVENTS,
+    BY_NAME,
     GOLD_DAILY_ACTIVE_USERS,
     GOLD_REVENUE_DAILY,
     TableSpec,
@@ -61,18 +63,14 @@ class Freshness:
         return next((t for t in self.tables if t.table == name), None)
 
 
-def data_range(
-    settings: Settings,
-    tables: tuple[TableSpec, ...] = OVERVIEW_TABLES,
-    *,
-    as_of: datetime | None = None,
-) -> tuple[date, date] | None:
-    """Returns the first and last day any of `tables` has a row for, or None when all are empty.
+def data_range(settings: Settings, scope: Scope) -> tuple[date, date] | None:
+    """Returns the first and last day any of the Overview's gold tables (`OVERVIEW_TABLES`) has
+    a row for, or None when all are empty.
 
-    Read as of `as_of` when given, from the Delta log's file list (the day partitions of the
-    files holding rows): no data file is opened.
+    Read as of the scope's moment, from the Delta log's file list (the day partitions of the
+    files holding rows): no data file is opened. The scope's days and filters do not apply.
     """
-    spans = [day_span(settings, spec, as_of) for spec in tables]
+    spans = [day_span(settings, spec, scope.as_of) for spec in OVERVIEW_TABLES]
     found = [span for span in spans if span is not None]
     if not found:
         return None
@@ -131,10 +129,10 @@ def _commit_time(entry: dict[str, Any]) -> datetime | None:
     return None if millis is None else datetime.fromtimestamp(int(millis) / 1000, tz=UTC)
 
 
-def newest_event_time(settings: Settings) -> datetime | None:
-    """Returns the newest event_time in bronze/events, or None when it holds no events.
+def newest_event_time(settings: Settings, scope: Scope) -> datetime | None:
+    """Returns the newest event_time in bronze/events now, or None when it holds no events.
 
-    Read from the Delta log's per-file statistics (no data file is opened), which keep
+    The latest version is read whatever the scope (today's figures go by it). Read from the Delta log's per-file statistics (no data file is opened), which keep
     milliseconds; files written without statistics fall back to a scan of the newest day.
     """
     spec = BRONZE_EVENTS
@@ -159,9 +157,11 @@ def _add_actions(spec: TableSpec, table: DeltaTable) -> pl.DataFrame:
         raise LakeError(f"{spec.name}: cannot read the file list: {err}") from err
 
 
-def freshness(settings: Settings, tables: tuple[TableSpec, ...] = FRESHNESS_TABLES) -> Freshness:
-    """Returns the last data commit of each of `tables` and the newest event in bronze/events."""
+def freshness(settings: Settings, scope: Scope) -> Freshness:
+    """Returns the last data commit of each of the scope's tables (catalog names; none:
+    `FRESHNESS_TABLES`) and the newest event in bronze/events, both latest whatever the scope."""
+    tables = [BY_NAME[name] for name in scope.tables] or FRESHNESS_TABLES
     return Freshness(
         tables=tuple(last_commit(settings, spec) for spec in tables),
-        newest_event=newest_event_time(settings),
+        newest_event=newest_event_time(settings, scope),
     )

@@ -6,14 +6,14 @@ one, it runs the table's pure projection (`assets/`) over the silver rows of the
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 
 import polars as pl
 
 from assets.active_users import LOOKBACK_DAYS, daily_active_users
 from assets.revenue import revenue_daily
 from dashboard.data import commerce, reads
-from dashboard.data.scope import EVERYONE, Segment
+from dashboard.data.scope import Scope
 from dashboard.data.segments import restrict, users_of
 from eventlake.catalog import (
     GOLD_DAILY_ACTIVE_USERS,
@@ -24,22 +24,16 @@ from eventlake.catalog import (
 from eventlake.settings import Settings
 
 
-def active_users(
-    settings: Settings,
-    first: date,
-    last: date,
-    *,
-    as_of: datetime | None = None,
-    segment: Segment = EVERYONE,
-) -> pl.DataFrame:
-    """Returns one row per day in [first, last] of gold/daily_active_users, oldest first.
+def active_users(settings: Settings, scope: Scope) -> pl.DataFrame:
+    """Returns one row per day of the scope's days of gold/daily_active_users, oldest first.
 
     Columns: day, dau, wau, mau, stickiness. Days the read model has no row for are absent.
     For a segment of users, the same projection runs over their silver/user_activity_daily
     rows (one row per day of the range, as gold writes them).
     """
     spec = GOLD_DAILY_ACTIVE_USERS
-    users = users_of(settings, segment, as_of)
+    first, last, as_of = scope.first, scope.last, scope.as_of
+    users = users_of(settings, scope.segment, as_of)
     if users is None:
         frame = reads.scan_days(settings, spec, first, last, as_of).select(spec.schema.names())
         return reads.collect(spec, frame.sort("day"))
@@ -49,28 +43,21 @@ def active_users(
     return reads.collect(SILVER_USER_ACTIVITY_DAILY, daily_active_users(events, first, last))
 
 
-def revenue(
-    settings: Settings,
-    first: date,
-    last: date,
-    *,
-    as_of: datetime | None = None,
-    segment: Segment = EVERYONE,
-    currencies: tuple[str, ...] = (),
-) -> pl.DataFrame:
-    """Returns one row per day and currency in [first, last] of gold/revenue_daily.
+def revenue(settings: Settings, scope: Scope) -> pl.DataFrame:
+    """Returns one row per day and currency of the scope's days of gold/revenue_daily.
 
     Columns: day, currency, orders, revenue, avg_order_value; sorted by day, then currency.
-    Amounts stay in their own currency (no FX conversion). `currencies` keeps only those
+    Amounts stay in their own currency (no FX conversion). The scope's currencies are kept
     (empty: all); for a segment, the orders counted for everyone are kept when placed by one
     of its users, and the same projection sums them.
     """
     spec = GOLD_REVENUE_DAILY
-    users = users_of(settings, segment, as_of)
+    first, last, as_of, currencies = scope.first, scope.last, scope.as_of, scope.currencies
+    users = users_of(settings, scope.segment, as_of)
     if users is None:
         frame = reads.scan_days(settings, spec, first, last, as_of).select(spec.schema.names())
     else:
-        orders = restrict(commerce.counted(settings, as_of).lazy(), users)
+        orders = restrict(commerce.counted(settings, scope).lazy(), users)
         frame, spec = revenue_daily(orders, first, last), SILVER_ORDERS
     if currencies:
         frame = frame.filter(pl.col("currency").is_in(list(currencies)))

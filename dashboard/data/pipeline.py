@@ -15,6 +15,7 @@ from deltalake.exceptions import DeltaError
 
 from dashboard.data import reads
 from dashboard.data.lake_state import last_data_commit
+from dashboard.data.scope import Scope
 from eventlake import lake
 from eventlake.catalog import (
     BRONZE_DEAD_LETTERS,
@@ -30,18 +31,18 @@ _RANGES = pl.List(
     pl.Struct({"topic": pl.String, "partition": pl.Int64, "first": pl.Int64, "last": pl.Int64})
 )
 MAX_PARTITIONS = 256
+DEAD_LETTERS_SHOWN = 50  # the newest dead letters the Pipeline health page lists
 _LATENCY_MS = (pl.col("committed_at") - pl.col("started_at")).dt.total_microseconds() / 1000
 
 
-def ingest_minutes(settings: Settings, since: datetime, as_of: datetime | None) -> pl.DataFrame:
-    """Returns one row per minute with committed batches since `since` (UTC), oldest first.
+def ingest_minutes(settings: Settings, scope: Scope) -> pl.DataFrame:
+    """Returns one row per minute with batches committed since the scope's `since` (UTC), as of
+    its moment, oldest first.
 
     Columns: minute, batches, events, dead_letters, events_per_s (over the minute),
     p50_latency_ms and p90_latency_ms (batch start to commit), decode_ms and write_ms (means).
     """
-    frame = lake.scan(settings, BRONZE_INGEST_BATCHES, version=as_of).filter(
-        pl.col("committed_at") >= since
-    )
+    frame = _since(lake.scan(settings, BRONZE_INGEST_BATCHES, version=scope.as_of), scope)
     per_minute = (
         frame.with_columns(latency_ms=_LATENCY_MS)
         .group_by(minute=pl.col("committed_at").dt.truncate("1m"))
@@ -60,17 +61,17 @@ def ingest_minutes(settings: Settings, since: datetime, as_of: datetime | None) 
     return reads.collect(BRONZE_INGEST_BATCHES, per_minute)
 
 
-def partition_offsets(settings: Settings, since: datetime, as_of: datetime | None) -> pl.DataFrame:
+def partition_offsets(settings: Settings, scope: Scope) -> pl.DataFrame:
     """Returns one row per topic-partition bronze holds: `topic`, `partition`, `bronze_offset`
-    (the last offset committed) and `last_commit` (of the last batch that moved it since
-    `since`; null when none did).
+    (the last offset committed) and `last_commit` (of the last batch that moved it since the
+    scope's `since`; null when none did), as of the scope's moment.
 
     The offset of record is the Delta `txn` of the partition in bronze/events (what the
     ingester resumes from); a partition without one falls back to the batches' offset ranges.
     Only the batches committed since `since` are decoded: the table grows with every batch.
     """
-    recent = _recent_ranges(settings, since, as_of)
-    table = lake.open_table(settings, BRONZE_EVENTS, version=as_of)
+    recent = _recent_ranges(settings, scope)
+    table = lake.open_table(settings, BRONZE_EVENTS, version=scope.as_of)
     topics = list(dict.fromkeys([*settings.topics, *recent["topic"].to_list()]))
     rows = []
     for topic in topics:
@@ -105,11 +106,17 @@ def app_id(topic: str, partition: int) -> str:
     return f"eventlake-ingest/{topic}/{partition}"
 
 
-def _recent_ranges(settings: Settings, since: datetime, as_of: datetime | None) -> pl.DataFrame:
+def _since(batches: pl.LazyFrame, scope: Scope) -> pl.LazyFrame:
+    """The batches committed since the scope's `since` (all when None)."""
+    if scope.since is None:
+        return batches
+    return batches.filter(pl.col("committed_at") >= scope.since)
+
+
+def _recent_ranges(settings: Settings, scope: Scope) -> pl.DataFrame:
     """The last offset and commit time per topic-partition of the batches since `since`."""
     rows = (
-        lake.scan(settings, BRONZE_INGEST_BATCHES, version=as_of)
-        .filter(pl.col("committed_at") >= since)
+        _since(lake.scan(settings, BRONZE_INGEST_BATCHES, version=scope.as_of), scope)
         .select("committed_at", pl.col("offset_ranges").str.json_decode(_RANGES))
         .explode("offset_ranges")
         .unnest("offset_ranges")
@@ -120,10 +127,11 @@ def _recent_ranges(settings: Settings, since: datetime, as_of: datetime | None) 
     return reads.collect(BRONZE_INGEST_BATCHES, rows)
 
 
-def dead_letters_by_code(settings: Settings, as_of: datetime | None) -> pl.DataFrame:
-    """Returns one row per error code: `error_code`, `rows`, `last_seen`; most rows first."""
+def dead_letters_by_code(settings: Settings, scope: Scope) -> pl.DataFrame:
+    """Returns one row per error code (as of the scope's moment): `error_code`, `rows`,
+    `last_seen`; most rows first."""
     frame = (
-        lake.scan(settings, BRONZE_DEAD_LETTERS, version=as_of)
+        lake.scan(settings, BRONZE_DEAD_LETTERS, version=scope.as_of)
         .group_by("error_code")
         .agg(rows=pl.len(), last_seen=pl.col("ingested_at").max())
     )
@@ -132,15 +140,14 @@ def dead_letters_by_code(settings: Settings, as_of: datetime | None) -> pl.DataF
     )
 
 
-def recent_dead_letters(
-    settings: Settings, as_of: datetime | None, limit: int = 50
-) -> pl.DataFrame:
-    """Returns the newest dead letters: where they came from, the code, the detail, and the
-    first 200 bytes of the raw message as text (invalid UTF-8 replaced)."""
-    frame = lake.scan(settings, BRONZE_DEAD_LETTERS, version=as_of).sort(
+def recent_dead_letters(settings: Settings, scope: Scope) -> pl.DataFrame:
+    """Returns one row per dead letter of the newest `DEAD_LETTERS_SHOWN` (as of the scope's
+    moment): where it came from, the code, the detail, and the first 200 bytes of the raw
+    message as text (invalid UTF-8 replaced)."""
+    frame = lake.scan(settings, BRONZE_DEAD_LETTERS, version=scope.as_of).sort(
         "ingested_at", descending=True
     )
-    rows = reads.collect(BRONZE_DEAD_LETTERS, frame.head(limit))
+    rows = reads.collect(BRONZE_DEAD_LETTERS, frame.head(DEAD_LETTERS_SHOWN))
     raw = [None if b is None else b[:200].decode("utf-8", "replace") for b in rows["raw"]]
     return rows.select(
         "ingested_at", "kafka_topic", "kafka_partition", "kafka_offset", "error_code",
@@ -180,9 +187,10 @@ def table_state(settings: Settings, spec: TableSpec, as_of: datetime | None) -> 
     )
 
 
-def table_states(settings: Settings, as_of: datetime | None) -> pl.DataFrame:
-    """Returns one row per catalog table: table, layer, version, files, size_mb, last_commit."""
-    states = [table_state(settings, spec, as_of) for spec in TABLES]
+def table_states(settings: Settings, scope: Scope) -> pl.DataFrame:
+    """Returns one row per catalog table as of the scope's moment: table, layer, version, files,
+    size_mb, last_commit."""
+    states = [table_state(settings, spec, scope.as_of) for spec in TABLES]
     return pl.DataFrame(
         {
             "table": [s.table for s in states],
@@ -205,6 +213,7 @@ def recent_window(now: datetime, minutes: int = 60) -> datetime:
     return now.replace(second=0, microsecond=0) - timedelta(minutes=minutes)
 
 
-def existing_tables(settings: Settings) -> list[str]:
-    """Returns the names of the catalog's tables that exist, in catalog order."""
+def existing_tables(settings: Settings, scope: Scope) -> list[str]:
+    """Returns the names of the catalog's tables that exist now (whatever the scope), in
+    catalog order."""
     return [spec.name for spec in TABLES if lake.open_table(settings, spec) is not None]

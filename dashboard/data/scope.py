@@ -1,12 +1,14 @@
 """What a page is asked to show: the days, the moment ("as of"), and the filters. No Streamlit.
 
 A `Scope` is the one argument every page query takes besides the settings: frozen and hashable,
-so the cache layer can key on it, and plain, so the benchmark can build one by hand.
+so the cache layer can key on it, and plain, so the benchmark can build one by hand. A query
+reads the fields it needs and ignores the others; the cache layer keys each query on the fields
+it reads (`Scope.narrowed`), so one answer is never served for another scope.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, timedelta
 
 
@@ -49,18 +51,42 @@ class Scope:
     """The days [first, last], the moment the lake is read at, and the filters of one page run.
 
     Attributes:
-        first: the first day shown (UTC).
-        last: the last day shown (UTC, inclusive).
+        first: the first day shown (UTC; `date.min`: no lower bound).
+        last: the last day shown (UTC, inclusive; `date.max`: no upper bound).
         as_of: read every table as of this moment (None: the latest version).
         currencies: the currencies money figures are limited to (empty: all).
         segment: the users per-user figures are limited to.
+        tables: the catalog names of the tables a query is about (restatements, freshness).
+        since: only what was committed at or after this moment (the Pipeline page's window).
+        event_id: the event the Event explorer looks up.
+        aggregate_id: the user or aggregate whose history the Event explorer shows.
     """
 
-    first: date
-    last: date
+    first: date = date.min
+    last: date = date.max
     as_of: datetime | None = None
     currencies: tuple[str, ...] = ()
     segment: Segment = field(default=EVERYONE)
+    tables: tuple[str, ...] = ()
+    since: datetime | None = None
+    event_id: str = ""
+    aggregate_id: str = ""
+
+    @property
+    def every_day(self) -> bool:
+        """True when the days are not limited (a query reads every day of its tables)."""
+        return self.first == date.min and self.last == date.max
+
+    def narrowed(self, names: tuple[str, ...]) -> Scope:
+        """Returns the scope with only the fields `names` kept, every other one at its default.
+
+        The cache layer keys a query on its narrowed scope: scopes that differ only in what the
+        query does not read share one answer.
+        """
+        unknown = set(names) - {f.name for f in fields(self)}
+        if unknown:
+            raise ValueError(f"Scope has no field {sorted(unknown)}")
+        return Scope(**{name: getattr(self, name) for name in names})
 
     @property
     def days(self) -> int:

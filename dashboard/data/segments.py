@@ -13,7 +13,7 @@ from datetime import datetime
 import polars as pl
 
 from dashboard.data import reads
-from dashboard.data.scope import Segment
+from dashboard.data.scope import Scope, Segment
 from eventlake import lake
 from eventlake.catalog import GOLD_REVENUE_DAILY, SILVER_USERS
 from eventlake.settings import Settings
@@ -58,13 +58,15 @@ def users_of(settings: Settings, segment: Segment, as_of: datetime | None) -> pl
     return found.lazy()
 
 
-def filter_options(settings: Settings, as_of: datetime | None = None) -> dict[str, list[str]]:
-    """Returns the values each filter can take: the segment attributes in silver/users (most
-    users first) and the currencies of gold/revenue_daily (most orders first).
+def filter_options(settings: Settings, scope: Scope) -> dict[str, list[str]]:
+    """Returns the values each filter can take as of the scope's moment: the segment attributes
+    in silver/users (most users first) and the currencies of gold/revenue_daily (most orders
+    first).
 
     Keys are the column names (`plan`, `signup_source`, `country`, `currency`); null values
     are left out (they cannot be picked).
     """
+    as_of = scope.as_of
     users = lake.scan(settings, SILVER_USERS, version=as_of).select(list(ATTRIBUTES))
     currencies = (
         lake.scan(settings, GOLD_REVENUE_DAILY, version=as_of)

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, time
 import streamlit as st
 
 from dashboard.data import cache, reads
+from dashboard.data.scope import Scope
 from eventlake.catalog import BY_NAME, TableSpec
 from eventlake.errors import LakeError
 from eventlake.settings import Settings
@@ -45,7 +46,7 @@ def _moment_picker() -> AsOf:
 
 
 def _version_picker(settings: Settings) -> AsOf | None:
-    names = cache.existing_tables(settings)
+    names = cache.existing_tables(settings, Scope())
     if not names:
         st.caption("No tables yet.")
         return None

@@ -12,7 +12,7 @@ from datetime import datetime
 import streamlit as st
 
 from dashboard.data import cache
-from dashboard.data.scope import Segment
+from dashboard.data.scope import Scope, Segment
 from eventlake.errors import LakeError
 from eventlake.settings import Settings
 
@@ -56,7 +56,7 @@ def _draw(key: str, found: list[str]) -> None:
 def filters_sidebar(settings: Settings, as_of: datetime | None = None) -> None:
     """Draws the currency and segment filters (their choices come from the lake)."""
     try:
-        options = cache.filter_options(settings, as_of)
+        options = cache.filter_options(settings, Scope(as_of=as_of))
     except LakeError:
         options = {}
     with st.sidebar:

@@ -71,8 +71,8 @@ Body = Callable[[Context], None]
 
 def _freshness(settings: Settings, tables: Sequence[TableSpec], now: datetime) -> Freshness | None:
     try:
-        shown = tuple({s.name: s for s in (BRONZE_EVENTS, *tables)}.values())  # the log first
-        fresh = cache.freshness(settings, shown)
+        shown = tuple(dict.fromkeys(s.name for s in (BRONZE_EVENTS, *tables)))  # the log first
+        fresh = cache.freshness(settings, Scope(tables=shown))
     except LakeError as err:
         widgets.lake_error(err)
         return None
@@ -112,7 +112,7 @@ def _run(info: PageInfo, settings: Settings, body: Body) -> None:
     first, last = days if days is not None else (today, today)
     scope = Scope(first, last, as_of, filters.currencies(), filters.segment())
     _filters_caption(scope, info)
-    found = trust.page_restatements(settings, info.tables, first, last, as_of)
+    found = trust.page_restatements(settings, info.tables, scope)
     try:
         body(Context(settings, scope, now, found))
     except LakeError as err:

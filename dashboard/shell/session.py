@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import streamlit as st
 
 from dashboard.data import cache
+from dashboard.data.scope import Scope
 from eventlake.errors import ConfigError, LakeError
 from eventlake.settings import Settings
 
@@ -81,11 +82,11 @@ def data_bounds(settings: Settings, as_of: datetime | None = None) -> DayRange |
 
     As of a past moment, only the gold tables as they were then count.
     """
-    bounds = cache.data_range(settings, as_of=as_of)
+    bounds = cache.data_range(settings, Scope(as_of=as_of))
     if as_of is not None:
         return bounds
     try:
-        newest = cache.newest_event_time(settings)
+        newest = cache.newest_event_time(settings, Scope())
     except LakeError:
         return bounds  # an unreadable log leaves the gold days; the page reports the error
     today = datetime.now(UTC).date()

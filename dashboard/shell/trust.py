@@ -4,12 +4,13 @@ list of restatements, the note of how figures are computed and what they read (l
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from dataclasses import replace
 
 import polars as pl
 import streamlit as st
 
 from dashboard.data import cache, reads
+from dashboard.data.scope import Scope
 from dashboard.shapes import restated
 from dashboard.shell import widgets
 from dashboard.shell.asof import AsOf
@@ -38,16 +39,13 @@ def asof_banner(settings: Settings, chosen: AsOf, tables: Sequence[TableSpec]) -
 
 
 def page_restatements(
-    settings: Settings,
-    tables: Sequence[TableSpec],
-    first: date | None,
-    last: date | None,
-    as_of: datetime | None,
+    settings: Settings, tables: Sequence[TableSpec], scope: Scope
 ) -> pl.DataFrame:
-    """Returns the restatements of the page's tables on its days (cached; empty on error)."""
+    """Returns one row per restatement of the page's tables on the scope's days, as of its
+    moment (cached; empty on error)."""
     names = tuple(spec.name for spec in tables)
     try:
-        return cache.restatements(settings, names, first, last, as_of)
+        return cache.restatements(settings, replace(scope, tables=names))
     except LakeError as err:
         widgets.lake_error(err)
         return AUDIT_RESTATEMENTS.empty()

@@ -52,7 +52,7 @@ def body(ctx: frame.Context) -> None:
     rows = cache.product_performance(ctx.settings, replace(scope, first=scope.previous().first))
     shown = rows.filter(pl.col("day") >= scope.first)
     earlier = rows.filter(pl.col("day") < scope.first)
-    names = cache.products(ctx.settings, scope.as_of)
+    names = cache.products(ctx.settings, scope)
     totals = performance_totals(shown, names)
     cells = st.columns(4)
     for cell, column, label in (

@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.app import PAGES
 from dashboard.data import live as live_data
 from dashboard.data import overview
-from dashboard.data.scope import EVERYONE, Segment
+from dashboard.data.scope import EVERYONE, Scope, Segment
 from dashboard.shapes import figures
 from eventlake import lake
 from eventlake.catalog import (
@@ -169,7 +169,7 @@ def test_segment_revenue_counts_the_orders_of_those_users(simulated: SimulatedLa
     plans = counted["plan"].drop_nulls().unique().to_list()
     assert plans and counted["plan"].null_count()  # some orderers never signed up
     for plan in plans:
-        got = overview.revenue(s, first, last, segment=Segment(plans=(plan,)))
+        got = overview.revenue(s, Scope(first, last, segment=Segment(plans=(plan,))))
         mine = counted.filter(pl.col("plan") == plan)
         expected = mine.group_by(day="event_date", currency="currency").agg(
             orders=pl.len(), revenue=pl.col("total_amount").sum()
@@ -177,7 +177,7 @@ def test_segment_revenue_counts_the_orders_of_those_users(simulated: SimulatedLa
         assert sorted(got.select("day", "currency", "orders").rows()) == sorted(
             expected.select("day", "currency", "orders").rows()
         )
-    everyone = overview.revenue(s, first, last)["orders"].sum()
+    everyone = overview.revenue(s, Scope(first, last))["orders"].sum()
     assert everyone == counted.height
 
 

@@ -89,10 +89,8 @@ def load(ctx: frame.Context, *, period: bool) -> Loaded:
     start = scope.previous().first if period else scope.first - timedelta(days=1)
     wide = replace(scope, first=start)
     s = ctx.settings
-    users = cache.active_users(s, start, scope.last, as_of=scope.as_of, segment=scope.segment)
-    revenue = cache.revenue(
-        s, start, scope.last, as_of=scope.as_of, segment=scope.segment, currencies=scope.currencies
-    )
+    users = cache.active_users(s, wide)
+    revenue = cache.revenue(s, wide)
     funnel = cache.funnel(s, wide)
     live = None
     if ctx.live and scope.first <= ctx.today <= scope.last:

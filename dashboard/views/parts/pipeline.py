@@ -54,7 +54,7 @@ def freshness_rows(states: pl.DataFrame, now: datetime) -> pl.DataFrame:
 def reconciliation_section(ctx: frame.Context) -> None:
     """Draws the newest reconciliation run per table and day, and the runs before it."""
     st.subheader("🧮 Reconciliation")
-    newest = cache.reconciliation(ctx.settings, ctx.scope.as_of)
+    newest = cache.reconciliation(ctx.settings, ctx.scope)
     if newest.is_empty():
         st.caption(
             "💤 No reconciliation has run yet: the nightly rebuild of each table from the log "
@@ -79,5 +79,5 @@ def reconciliation_section(ctx: frame.Context) -> None:
         f"{icon} Newest run: {mismatched.height} table days differed, {unhealed.height} left unhealed."
     )
     widgets.table(newest, "Newest reconciliation", key="reconciliation_newest")
-    runs = cache.reconciliation_runs(ctx.settings, ctx.scope.as_of)
+    runs = cache.reconciliation_runs(ctx.settings, ctx.scope)
     widgets.table(runs, "Reconciliation runs", key="reconciliation_runs")

@@ -11,6 +11,7 @@ from deltalake import DeltaTable
 from polars.testing import assert_frame_equal
 
 from dashboard.data import lake_state, overview, reads
+from dashboard.data.scope import Scope
 from eventlake import lake
 from eventlake.catalog import BRONZE_EVENTS, GOLD_DAILY_ACTIVE_USERS, GOLD_REVENUE_DAILY
 from eventlake.errors import LakeError
@@ -25,20 +26,20 @@ def day(i: int) -> date:
 
 
 def test_missing_tables_read_as_empty_frames_of_their_schema(settings: Settings) -> None:
-    users = overview.active_users(settings, day(0), day(9))
-    revenue = overview.revenue(settings, day(0), day(9))
+    users = overview.active_users(settings, Scope(day(0), day(9)))
+    revenue = overview.revenue(settings, Scope(day(0), day(9)))
 
     assert users.is_empty() and users.schema == GOLD_DAILY_ACTIVE_USERS.schema
     assert revenue.is_empty() and revenue.schema == GOLD_REVENUE_DAILY.schema
-    assert lake_state.data_range(settings) is None
-    assert lake_state.newest_event_time(settings) is None
+    assert lake_state.data_range(settings, Scope()) is None
+    assert lake_state.newest_event_time(settings, Scope()) is None
 
 
 def test_active_users_returns_the_days_asked_for_oldest_first(settings: Settings, frames) -> None:
     rows = [(day(i), 10 * i, 20 * i, 30 * i + 1) for i in (4, 0, 2, 1, 3)]
     lake.replace_days(settings, GOLD_DAILY_ACTIVE_USERS, frames.users(rows), day(0), day(4))
 
-    got = overview.active_users(settings, day(1), day(3))
+    got = overview.active_users(settings, Scope(day(1), day(3)))
 
     expected = frames.users([(day(i), 10 * i, 20 * i, 30 * i + 1) for i in (1, 2, 3)])
     assert_frame_equal(got, expected)
@@ -53,7 +54,7 @@ def test_revenue_returns_day_and_currency_rows_sorted(settings: Settings, frames
     ]
     lake.replace_days(settings, GOLD_REVENUE_DAILY, frames.revenue(rows), day(0), day(2))
 
-    got = overview.revenue(settings, day(1), day(2))
+    got = overview.revenue(settings, Scope(day(1), day(2)))
 
     assert got.select("day", "currency", "orders", "revenue").rows() == [
         (day(1), "EUR", 3, 9.0),
@@ -68,12 +69,12 @@ def test_data_range_spans_every_overview_table(settings: Settings, frames) -> No
         settings, GOLD_DAILY_ACTIVE_USERS, frames.users([(day(3), 1, 1, 1), (day(6), 1, 1, 1)]),
         day(3), day(6),
     )  # fmt: skip
-    assert lake_state.data_range(settings) == (day(3), day(6))
+    assert lake_state.data_range(settings, Scope()) == (day(3), day(6))
 
     lake.replace_days(
         settings, GOLD_REVENUE_DAILY, frames.revenue([(day(1), "EUR", 1, 1.0)]), day(1), day(1)
     )
-    assert lake_state.data_range(settings) == (day(1), day(6))
+    assert lake_state.data_range(settings, Scope()) == (day(1), day(6))
 
 
 def test_last_commit_is_the_newest_data_commit(settings: Settings, frames) -> None:
@@ -101,7 +102,7 @@ def test_newest_event_time_comes_from_the_newest_file(settings: Settings, frames
     lake.append(settings, BRONZE_EVENTS, frames.events([datetime(2024, 5, 1, tzinfo=UTC), newest]))
     lake.append(settings, BRONZE_EVENTS, frames.events([datetime(2024, 5, 2, 23, 0, tzinfo=UTC)]))
 
-    assert lake_state.newest_event_time(settings) == newest
+    assert lake_state.newest_event_time(settings, Scope()) == newest
 
 
 def test_newest_event_time_scans_the_newest_day_when_files_carry_no_statistics(
@@ -116,14 +117,14 @@ def test_newest_event_time_scans_the_newest_day_when_files_carry_no_statistics(
     newest = datetime(2024, 5, 3, 14, 3, 2, 345678, tzinfo=UTC)  # microseconds survive a scan
     lake.append(settings, BRONZE_EVENTS, frames.events([datetime(2024, 5, 1, tzinfo=UTC), newest]))
 
-    assert lake_state.newest_event_time(settings) == newest
+    assert lake_state.newest_event_time(settings, Scope()) == newest
 
 
 def test_freshness_has_one_entry_per_table_and_the_newest_event(settings: Settings, frames) -> None:
     newest = datetime(2024, 5, 3, 8, 0, 1, tzinfo=UTC)
     version = lake.append(settings, BRONZE_EVENTS, frames.events([newest]))
 
-    got = lake_state.freshness(settings)
+    got = lake_state.freshness(settings, Scope())
 
     assert [t.table for t in got.tables] == [
         BRONZE_EVENTS.name,
@@ -144,16 +145,16 @@ def test_an_unreadable_table_raises_lake_error_naming_it(settings: Settings, fra
     sorted(log.glob("*.json"))[-1].write_text("not a commit\n")
 
     with pytest.raises(LakeError, match=GOLD_REVENUE_DAILY.name):
-        overview.revenue(settings, day(0), day(1))
+        overview.revenue(settings, Scope(day(0), day(1)))
     with pytest.raises(LakeError, match=GOLD_REVENUE_DAILY.name):
-        lake_state.data_range(settings)
+        lake_state.data_range(settings, Scope())
 
 
 def test_results_are_plain_polars_frames(settings: Settings, frames) -> None:
     lake.replace_days(
         settings, GOLD_DAILY_ACTIVE_USERS, frames.users([(day(0), 1, 2, 4)]), day(0), day(0)
     )
-    got = overview.active_users(settings, day(0), day(0))
+    got = overview.active_users(settings, Scope(day(0), day(0)))
     assert isinstance(got, pl.DataFrame)
     assert got.row(0, named=True) == {
         "day": day(0),
