@@ -71,7 +71,7 @@ def overview(run: Run) -> None:
     cache.active_users(s, replace(scope, first=start))
     cache.revenue(s, replace(scope, first=start))
     cache.funnel(s, replace(scope, first=start))
-    cache.live_day(s, run.live_day, scope.segment)  # today's figures, live from the log
+    cache.live_day(s, replace(scope, first=run.live_day, last=run.live_day))  # live from the log
 
 
 def revenue(run: Run) -> None:
@@ -79,7 +79,7 @@ def revenue(run: Run) -> None:
     _frame(run, (GOLD_REVENUE_DAILY, GOLD_REVENUE_BY_PRODUCT))
     s, scope = run.settings, run.scope
     cache.revenue(s, replace(scope, first=scope.previous().first))
-    cache.live_day(s, run.live_day, scope.segment, revenue_only=True)
+    cache.live_revenue(s, replace(scope, first=run.live_day, last=run.live_day))
     cache.revenue_by_product(s, scope)
     cache.products(s, scope)
 

@@ -15,7 +15,6 @@ answer served from the cache.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from typing import Any, ParamSpec, TypeVar
 
 import streamlit as st
@@ -33,7 +32,7 @@ from dashboard.data import (
     reads,
     segments,
 )
-from dashboard.data.scope import Scope, Segment
+from dashboard.data.scope import Scope
 from eventlake.catalog import TableSpec
 from eventlake.settings import Settings
 
@@ -124,7 +123,7 @@ dead_letters_by_code = _short_on(pipeline.dead_letters_by_code, "as_of")
 recent_dead_letters = _short_on(pipeline.recent_dead_letters, "as_of")
 table_states = _short_on(pipeline.table_states, "as_of")
 existing_tables = _short_on(pipeline.existing_tables)
-kafka_end_offsets = _cached(kafka.end_offsets)
+kafka_end_offsets = _short_on(kafka.end_offsets, "partitions")
 # Event explorer (looked up on demand; a minute is enough for re-drawing the same answer)
 event_by_id = _short_on(explorer.event_by_id, "event_id", *DAYS, "as_of")
 aggregate_history = _short_on(explorer.aggregate_history, "aggregate_id", *DAYS, "as_of")
@@ -132,20 +131,29 @@ user_profile = _short_on(explorer.user_profile, "aggregate_id", "as_of")
 recent_user = _short_on(explorer.recent_user, "as_of")
 dead_letters_of = _short_on(explorer.dead_letters_of, "aggregate_id", "as_of")
 # Live: the parts before today change only with late data
-past_last_active = _kept(live.past_last_active)
-past_order_ids = _kept(live.past_order_ids)
+past_last_active = _kept_on(live.past_last_active, "last", "segment", "as_of")
+past_order_ids = _kept_on(live.past_order_ids, "last", "as_of")
 
 
-@_cached
-def live_day(
-    settings: Settings, day: date, segment: Segment, *, revenue_only: bool = False
-) -> live.LiveDay:
-    """Returns `live.live_day` of `day`, its slowly changing inputs cached a minute.
+def _live_day(settings: Settings, scope: Scope) -> live.LiveDay:
+    """Returns `live.live_day` of the scope's last day and segment, its slowly changing inputs
+    cached a minute."""
+    users = past_last_active(settings, scope)
+    return live.live_day(
+        settings, scope.last, scope.segment, users, past_order_ids(settings, scope)
+    )
 
-    With `revenue_only`, only today's revenue is computed (the Revenue page's need).
-    """
-    users = None if revenue_only else past_last_active(settings, day, segment)
-    return live.live_day(settings, day, segment, users, past_order_ids(settings, day))
+
+def _live_revenue(settings: Settings, scope: Scope) -> live.LiveDay:
+    """Returns `live.live_day` of the scope's last day and segment with today's revenue only
+    (the Revenue page's need: only the day's orders and signups are read)."""
+    orders = past_order_ids(settings, scope)
+    return live.live_day(settings, scope.last, scope.segment, None, orders)
+
+
+# Live figures are drawn only when no past moment is chosen: they read the latest versions.
+live_day = _short_on(_live_day, "last", "segment")
+live_revenue = _short_on(_live_revenue, "last", "segment")
 
 
 def clear() -> None:

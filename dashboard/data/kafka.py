@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Iterable
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
+from dashboard.data.scope import PartitionKey, Scope
 from eventlake.errors import BrokerUnavailable
 from eventlake.settings import Settings
 
-PartitionKey = tuple[str, int]
 CONNECT_TIMEOUT_S = 0.3
+END_OFFSETS_TIMEOUT_S = 2.0  # for the whole answer: the watermarks and one fetch per partition
 
 
 def reachable(bootstrap: str, timeout: float = CONNECT_TIMEOUT_S) -> bool:
@@ -35,15 +35,15 @@ def reachable(bootstrap: str, timeout: float = CONNECT_TIMEOUT_S) -> bool:
         return False
 
 
-def end_offsets(
-    settings: Settings, partitions: Iterable[PartitionKey], *, timeout: float = 2.0
-) -> dict[PartitionKey, int]:
-    """Returns the end offset (the next message's offset) of each partition.
+def end_offsets(settings: Settings, scope: Scope) -> dict[PartitionKey, int]:
+    """Returns the end offset (the next message's offset) of each of the scope's partitions, now.
 
     Raises:
-        BrokerUnavailable: the broker is unreachable or did not answer within `timeout`.
+        BrokerUnavailable: the broker is unreachable or did not answer within
+            `END_OFFSETS_TIMEOUT_S`.
     """
-    keys = list(dict.fromkeys(partitions))
+    keys = list(dict.fromkeys(scope.partitions))
+    timeout = END_OFFSETS_TIMEOUT_S
     if not keys:
         return {}
     if not reachable(settings.kafka_bootstrap):

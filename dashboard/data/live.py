@@ -21,7 +21,7 @@ from assets.funnel import funnel_daily
 from assets.revenue import revenue_daily
 from assets.typed_silver import decoded_orders, orders, user_signups
 from dashboard.data import reads
-from dashboard.data.scope import Segment
+from dashboard.data.scope import Scope, Segment
 from dashboard.data.segments import restrict, users_of
 from eventlake import lake
 from eventlake.catalog import (
@@ -111,35 +111,38 @@ def _empty_events() -> pl.DataFrame:
     return pl.DataFrame(schema={**schema, "user_id": pl.String()})
 
 
-def past_last_active(
-    settings: Settings, day: date, segment: Segment, as_of: datetime | None = None
-) -> pl.DataFrame:
-    """Returns one row per user active in the 29 days before `day`: a 64-bit hash of their id
-    (`user_hash`) and their last active day (`event_date`), from silver/user_activity_daily.
+def past_last_active(settings: Settings, scope: Scope) -> pl.DataFrame:
+    """Returns one row per user of the scope's segment active in the 29 days before its last
+    day: a 64-bit hash of their id (`user_hash`) and their last active day (`event_date`), from
+    silver/user_activity_daily as of the scope's moment.
 
     For the WAU and MAU of `day`, a user's last active day before it is all that matters, so
     this short frame stands in for every earlier (user, day) row; hashes make it cheap to keep
     in the cache and to join.
     """
+    day, as_of = scope.last, scope.as_of
     start = day - timedelta(days=LOOKBACK_DAYS)
     activity = reads.scan_days(
         settings, SILVER_USER_ACTIVITY_DAILY, start, day - timedelta(days=1), as_of
     )
-    activity = restrict(activity, users_of(settings, segment, as_of))
+    activity = restrict(activity, users_of(settings, scope.segment, as_of))
     return reads.collect(
         SILVER_USER_ACTIVITY_DAILY,
         activity.group_by(user_hash=_USER_HASH).agg(event_date=pl.col("day").max()),
     )
 
 
-def past_order_ids(settings: Settings, day: date, as_of: datetime | None = None) -> pl.DataFrame:
-    """Returns the 64-bit hashes (`order_hash`) of the order ids of silver/orders dated before
-    `day` (8 bytes an order: cheap to keep in the cache and to join).
+def past_order_ids(settings: Settings, scope: Scope) -> pl.DataFrame:
+    """Returns one row per order id of silver/orders (as of the scope's moment) dated before the
+    scope's last day: its 64-bit hash (`order_hash`; 8 bytes an order: cheap to keep in the
+    cache and to join).
 
     An order counts at its earliest event, so an order id seen on an earlier day never counts
     on `day`.
     """
-    frame = lake.scan(settings, SILVER_ORDERS, version=as_of).filter(pl.col("event_date") < day)
+    frame = lake.scan(settings, SILVER_ORDERS, version=scope.as_of).filter(
+        pl.col("event_date") < scope.last
+    )
     return reads.collect(SILVER_ORDERS, frame.select(order_hash=_ORDER_HASH))
 
 
@@ -218,10 +221,10 @@ def live_day(
     """Returns the figures of `day` computed from its bronze events.
 
     Args:
-        past_users: `past_last_active(settings, day, segment)` (may come from a cache); None:
+        past_users: `past_last_active` of `day` and `segment` (may come from a cache); None:
             revenue only (the page needs no active users or funnel): then only the day's
             orders and signups are read, and `users` and `funnel` are empty.
-        past_orders: `past_order_ids(settings, day)` (may come from a cache).
+        past_orders: `past_order_ids` of `day` (may come from a cache).
     """
     only_revenue = past_users is None
     types = ("order_placed", "user_signup") if only_revenue else None

@@ -44,6 +44,7 @@ class Segment:
 
 
 EVERYONE = Segment()
+PartitionKey = tuple[str, int]  # a Kafka topic and partition
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class Scope:
         since: only what was committed at or after this moment (the Pipeline page's window).
         event_id: the event the Event explorer looks up.
         aggregate_id: the user or aggregate whose history the Event explorer shows.
+        partitions: the Kafka (topic, partition) pairs whose end offsets are asked for (lag).
     """
 
     first: date = date.min
@@ -71,6 +73,7 @@ class Scope:
     since: datetime | None = None
     event_id: str = ""
     aggregate_id: str = ""
+    partitions: tuple[PartitionKey, ...] = ()
 
     @property
     def every_day(self) -> bool:

@@ -54,7 +54,7 @@ def _revenue(ctx: frame.Context) -> pl.DataFrame:
     start = scope.previous().first
     rows = cache.revenue(ctx.settings, replace(scope, first=start))
     if ctx.live and scope.first <= ctx.today <= scope.last:
-        live = cache.live_day(ctx.settings, ctx.today, scope.segment, revenue_only=True)
+        live = cache.live_revenue(ctx.settings, replace(scope, first=ctx.today, last=ctx.today))
         if live.events:
             money = live.revenue
             if scope.currencies:

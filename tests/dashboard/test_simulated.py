@@ -66,7 +66,7 @@ def test_the_lake_holds_today_and_live_figures_equal_gold(simulated: SimulatedLa
     s = simulated.settings
     live = live_data.live_day(
         s, today, EVERYONE,
-        live_data.past_last_active(s, today, EVERYONE), live_data.past_order_ids(s, today),
+        live_data.past_last_active(s, Scope(today, today)), live_data.past_order_ids(s, Scope(today, today)),
     )  # fmt: skip
     assert live.events > 0
     for frame, spec in (
@@ -79,7 +79,7 @@ def test_the_lake_holds_today_and_live_figures_equal_gold(simulated: SimulatedLa
         keys = [c for c in ("day", "currency") if c in stored.columns]
         assert_frame_equal(frame.sort(keys), stored.sort(keys))
     orders_only = live_data.live_day(
-        s, today, EVERYONE, None, live_data.past_order_ids(s, today)
+        s, today, EVERYONE, None, live_data.past_order_ids(s, Scope(today, today))
     )  # what the Revenue page asks for: today's orders alone
     assert_frame_equal(orders_only.revenue.sort("currency"), live.revenue.sort("currency"))
     assert orders_only.users.is_empty() and orders_only.events < live.events

@@ -94,7 +94,7 @@ def load(ctx: frame.Context, *, period: bool) -> Loaded:
     funnel = cache.funnel(s, wide)
     live = None
     if ctx.live and scope.first <= ctx.today <= scope.last:
-        live = cache.live_day(s, ctx.today, scope.segment)
+        live = cache.live_day(s, replace(scope, first=ctx.today, last=ctx.today))
         if live.events:
             money = live.revenue
             if scope.currencies:

@@ -10,6 +10,7 @@ import streamlit as st
 
 from dashboard.data import cache
 from dashboard.data.kafka import lag
+from dashboard.data.scope import Scope
 from dashboard.shapes.figures import format_moment
 from dashboard.shell import frame, widgets
 from eventlake.catalog import AUDIT_RECONCILIATION, BRONZE_EVENTS
@@ -19,14 +20,14 @@ from eventlake.errors import BrokerUnavailable
 def lag_rows(ctx: frame.Context, offsets: pl.DataFrame) -> tuple[pl.DataFrame, str]:
     """Returns the offsets with Kafka's end and the lag per partition, and a note when the
     broker could not say (as of a past moment, Kafka's present end means nothing)."""
-    keys = [(t, int(p)) for t, p in offsets.select("topic", "partition").iter_rows()]
+    keys = tuple((t, int(p)) for t, p in offsets.select("topic", "partition").iter_rows())
     ends: dict[tuple[str, int], int] = {}
     note = ""
     if ctx.scope.as_of is not None:
         note = "🕰️ As of a past moment: Kafka's end offsets then are not known, so no lag."
     else:
         try:
-            ends = cache.kafka_end_offsets(ctx.settings, keys)
+            ends = cache.kafka_end_offsets(ctx.settings, Scope(partitions=keys))
         except BrokerUnavailable as err:
             note = f"📡 Lag unknown: {str(err).splitlines()[0]}. Showing what bronze holds."
     kafka_end = [ends.get(key) for key in keys]

@@ -16,7 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.data import live as live_data
-from dashboard.data.scope import EVERYONE, Segment
+from dashboard.data.scope import EVERYONE, Scope, Segment
 from dashboard.shapes import restated
 from eventlake import lake
 from eventlake.catalog import AUDIT_RESTATEMENTS, BRONZE_EVENTS, GOLD_DAILY_ACTIVE_USERS
@@ -61,8 +61,8 @@ def test_live_figures_keep_one_copy_of_each_event_and_registered_types_only(
     events, _ = live_data.day_events(settings, today)
 
     assert events.height == 3
-    empty = live_data.past_last_active(settings, today, EVERYONE)
-    no_orders = live_data.past_order_ids(settings, today)
+    empty = live_data.past_last_active(settings, Scope(today, today))
+    no_orders = live_data.past_order_ids(settings, Scope(today, today))
     live = live_data.live_day(settings, today, EVERYONE, empty, no_orders)
     assert live.users.row(0, named=True) == {
         "day": today, "dau": 3, "wau": 3, "mau": 3, "stickiness": 1.0,

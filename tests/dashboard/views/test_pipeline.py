@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.data import kafka
 from dashboard.data.pipeline import app_id
+from dashboard.data.scope import Scope
 from eventlake import lake
 from eventlake.catalog import (
     AUDIT_RECONCILIATION,
@@ -154,7 +155,7 @@ def test_kafka_end_offsets_give_the_lag_per_partition(
             producer.produce(topic, value=b"x%d" % i, partition=partition)
     producer.flush(10)
 
-    ends = kafka.end_offsets(mine, [(topic, 0), (topic, 1), (topic, 2)])
+    ends = kafka.end_offsets(mine, Scope(partitions=((topic, 0), (topic, 1), (topic, 2))))
 
     assert ends == {(topic, 0): 25, (topic, 1): 3, (topic, 2): 0}
     assert kafka.lag(19, ends[(topic, 0)]) == 5
@@ -162,7 +163,7 @@ def test_kafka_end_offsets_give_the_lag_per_partition(
     assert kafka.lag(None, None) is None
     gone = dataclasses.replace(mine, kafka_bootstrap="127.0.0.1:9")
     with pytest.raises(BrokerUnavailable, match="unreachable"):
-        kafka.end_offsets(gone, [(topic, 0)])
+        kafka.end_offsets(gone, Scope(partitions=((topic, 0),)))
 
 
 def bronze_row(event_id: str, user: str, ingested_s: int, *, registered: bool = True) -> dict:
