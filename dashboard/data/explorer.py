@@ -17,6 +17,7 @@ from datetime import date, datetime
 import polars as pl
 
 from dashboard.data import reads
+from dashboard.data.live import WINNER_ORDER
 from dashboard.data.scope import Scope
 from eventlake import lake
 from eventlake.catalog import (
@@ -43,7 +44,6 @@ from eventlake.catalog import (
 )
 from eventlake.settings import Settings
 
-WINNER_ORDER = ("ingested_at", "kafka_topic", "kafka_partition", "kafka_offset")
 SHOWN = (
     "event_time", "event_type", "schema_version", "event_id", "aggregate_id", "status",
     "payload", "metadata", "kafka_topic", "kafka_partition", "kafka_offset", "ingested_at",

@@ -8,8 +8,7 @@ one that exists but cannot be read raises `LakeError` with the table's name. No 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import date, datetime
 
 import polars as pl
 from deltalake import DeltaTable
@@ -121,12 +120,7 @@ def last_data_commit(spec: TableSpec, table: DeltaTable | None) -> TableFreshnes
         return TableFreshness(spec.name, None, table.version())
     data_commits = [h for h in history if h.get("operation") not in _MAINTENANCE_OPERATIONS]
     newest = max(data_commits or history, key=lambda h: int(h.get("version", -1)))
-    return TableFreshness(spec.name, _commit_time(newest), int(newest.get("version", -1)))
-
-
-def _commit_time(entry: dict[str, Any]) -> datetime | None:
-    millis = entry.get("timestamp")
-    return None if millis is None else datetime.fromtimestamp(int(millis) / 1000, tz=UTC)
+    return TableFreshness(spec.name, reads.history_time(newest), int(newest.get("version", -1)))
 
 
 def newest_event_time(settings: Settings, scope: Scope) -> datetime | None:

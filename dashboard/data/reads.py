@@ -10,6 +10,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
+from typing import Any
 
 import polars as pl
 from deltalake.exceptions import DeltaError
@@ -53,9 +54,10 @@ def collect_all(specs: Sequence[TableSpec], frames: Sequence[pl.LazyFrame]) -> l
         raise LakeError(f"{names}: read failed: {first_line}") from err
 
 
-def _history_time(entry: dict[str, object]) -> datetime | None:
+def history_time(entry: dict[str, Any]) -> datetime | None:
+    """Returns when a commit-history entry of a table was committed (None: no timestamp)."""
     millis = entry.get("timestamp")
-    return None if millis is None else datetime.fromtimestamp(int(millis) / 1000, tz=UTC)  # type: ignore[call-overload]
+    return None if millis is None else datetime.fromtimestamp(int(millis) / 1000, tz=UTC)
 
 
 def commit_time(settings: Settings, spec: TableSpec, version: int) -> datetime | None:
@@ -70,7 +72,7 @@ def commit_time(settings: Settings, spec: TableSpec, version: int) -> datetime |
     except (DeltaError, OSError) as err:
         raise LakeError(f"{spec.name}: cannot read the commit history: {err}") from err
     found = [h for h in entries if h.get("version") == version]
-    return _history_time(found[0]) if found else None
+    return history_time(found[0]) if found else None
 
 
 def version_at(settings: Settings, spec: TableSpec, as_of: datetime | None) -> int | None:
