@@ -5,7 +5,7 @@
 Builds (once, then reuses) a 10M-event lake over 90 days with the projection benchmark's own
 phases (bench/events.py + materialize), adds ingest batches, dead letters, restatements and
 reconciliation results (bench/dashboard_lake.py), then times each page's queries exactly as
-the page makes them, through `dashboard.cache` (bench/dashboard_pages.py):
+the page makes them, through `dashboard.data.cache` (bench/dashboard_pages.py):
 
 - cold: the dashboard's cache emptied first (Delta logs re-read, files re-scanned; the OS page
   cache stays warm, as on a server that has been up a while);
@@ -36,8 +36,8 @@ import polars as pl
 from bench.dashboard_lake import busiest_recent_day, ensure_lake, refresh_batches
 from bench.dashboard_pages import EXTRA, PAGES, Probe, Run, utc_now
 from bench.dashboard_report import print_table, write_docs, write_results
-from dashboard import cache, queries
-from dashboard.scope import Scope, Segment
+from dashboard.data import cache, lake_state
+from dashboard.data.scope import Scope, Segment
 from eventlake import lake
 from eventlake.catalog import BRONZE_EVENTS, SILVER_USER_ACTIVITY_DAILY
 from eventlake.settings import Settings
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     load_before = wait_quiet(args.wait_quiet)
     now = utc_now()
     refresh_batches(settings, now)
-    first_day, last_day = queries.data_range(settings) or (date.min, date.min)
+    first_day, last_day = lake_state.data_range(settings, Scope()) or (date.min, date.min)
     first = max(first_day, last_day - timedelta(days=29))
     scope = Scope(first, last_day)
     live_day = busiest_recent_day(settings, last_day)

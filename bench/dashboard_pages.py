@@ -1,4 +1,4 @@
-"""The queries each dashboard page runs, as the page calls them (through `dashboard.cache`).
+"""The queries each dashboard page runs, as the page calls them (through `dashboard.data.cache`).
 
 One function per page: it makes every cached call the page's run makes, with the sidebar's
 calls first (the entry script runs them before every page). Keep in step with dashboard/views/.
@@ -10,9 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
-from dashboard import cache, session
-from dashboard.queries_pipeline import recent_window
-from dashboard.scope import Scope
+from dashboard.data import cache
+from dashboard.data.pipeline import recent_window
+from dashboard.data.scope import Scope
+from dashboard.shell import session
 from eventlake.catalog import (
     BRONZE_DEAD_LETTERS,
     BRONZE_EVENTS,
@@ -57,9 +58,9 @@ def _frame(run: Run, tables: tuple[TableSpec, ...]) -> None:
     """The sidebar's reads, then the page frame's: freshness and restatements."""
     s, scope = run.settings, run.scope
     session.data_bounds(s, scope.as_of)
-    cache.filter_options(s, scope.as_of)
-    cache.freshness(s, tuple({t.name: t for t in (BRONZE_EVENTS, *tables)}.values()))
-    cache.restatements(s, tuple(t.name for t in tables), scope.first, scope.last, scope.as_of)
+    cache.filter_options(s, Scope(as_of=scope.as_of))
+    cache.freshness(s, Scope(tables=tuple(dict.fromkeys(t.name for t in (BRONZE_EVENTS, *tables)))))
+    cache.restatements(s, replace(scope, tables=tuple(t.name for t in tables)))
 
 
 def overview(run: Run) -> None:
@@ -67,22 +68,20 @@ def overview(run: Run) -> None:
     _frame(run, (GOLD_DAILY_ACTIVE_USERS, GOLD_REVENUE_DAILY, GOLD_FUNNEL_DAILY))
     s, scope = run.settings, run.scope
     start = scope.first - timedelta(days=1)
-    cache.active_users(s, start, scope.last, as_of=scope.as_of, segment=scope.segment)
-    cache.revenue(s, start, scope.last, as_of=scope.as_of, segment=scope.segment,
-                  currencies=scope.currencies)  # fmt: skip
+    cache.active_users(s, replace(scope, first=start))
+    cache.revenue(s, replace(scope, first=start))
     cache.funnel(s, replace(scope, first=start))
-    cache.live_day(s, run.live_day, scope.segment)  # today's figures, live from the log
+    cache.live_day(s, replace(scope, first=run.live_day, last=run.live_day))  # live from the log
 
 
 def revenue(run: Run) -> None:
     """Revenue: the range and the period before, today live, by product."""
     _frame(run, (GOLD_REVENUE_DAILY, GOLD_REVENUE_BY_PRODUCT))
     s, scope = run.settings, run.scope
-    cache.revenue(s, scope.previous().first, scope.last, as_of=scope.as_of,
-                  segment=scope.segment, currencies=scope.currencies)  # fmt: skip
-    cache.live_day(s, run.live_day, scope.segment, revenue_only=True)
+    cache.revenue(s, replace(scope, first=scope.previous().first))
+    cache.live_revenue(s, replace(scope, first=run.live_day, last=run.live_day))
     cache.revenue_by_product(s, scope)
-    cache.products(s, scope.as_of)
+    cache.products(s, scope)
 
 
 def funnel(run: Run) -> None:
@@ -114,7 +113,7 @@ def products(run: Run) -> None:
     """Products: the range and the period before, the product dimension."""
     _frame(run, (GOLD_PRODUCT_PERFORMANCE,))
     cache.product_performance(run.settings, replace(run.scope, first=run.scope.previous().first))
-    cache.products(run.settings, run.scope.as_of)
+    cache.products(run.settings, run.scope)
 
 
 def lifecycle(run: Run) -> None:
@@ -126,24 +125,25 @@ def lifecycle(run: Run) -> None:
 def pipeline(run: Run) -> None:
     """Pipeline health: ingest, offsets, dead letters, table states, reconciliation."""
     _frame(run, (BRONZE_INGEST_BATCHES, BRONZE_DEAD_LETTERS, BRONZE_EVENTS))
-    s, as_of = run.settings, run.scope.as_of
-    cache.ingest_minutes(s, recent_window(run.now), as_of)
-    cache.partition_offsets(s, recent_window(run.now), as_of)
-    cache.dead_letters_by_code(s, as_of)
-    cache.recent_dead_letters(s, as_of)
-    cache.table_states(s, as_of)
-    cache.reconciliation(s, as_of)
-    cache.reconciliation_runs(s, as_of)
+    s, scope = run.settings, run.scope
+    window = replace(scope, since=recent_window(run.now))
+    cache.ingest_minutes(s, window)
+    cache.partition_offsets(s, window)
+    cache.dead_letters_by_code(s, scope)
+    cache.recent_dead_letters(s, scope)
+    cache.table_states(s, scope)
+    cache.reconciliation(s, scope)
+    cache.reconciliation_runs(s, scope)
 
 
 def explorer_user(run: Run) -> None:
     """Event explorer: a user's history in the range."""
     _frame(run, (BRONZE_EVENTS, SILVER_EVENTS, BRONZE_DEAD_LETTERS))
-    s, as_of = run.settings, run.scope.as_of
-    cache.recent_user(s, as_of)
-    cache.aggregate_history(s, run.probe.user, (run.scope.first, run.scope.last), as_of)
-    cache.user_profile(s, run.probe.user, as_of)
-    cache.dead_letters_of(s, run.probe.user, as_of)
+    s, user = run.settings, replace(run.scope, aggregate_id=run.probe.user)
+    cache.recent_user(s, run.scope)
+    cache.aggregate_history(s, user)
+    cache.user_profile(s, user)
+    cache.dead_letters_of(s, user)
 
 
 def explorer_event(run: Run) -> None:
@@ -151,14 +151,14 @@ def explorer_event(run: Run) -> None:
     _frame(run, (BRONZE_EVENTS, SILVER_EVENTS, BRONZE_DEAD_LETTERS))
     scope = run.scope
     first = max(scope.first, scope.last - timedelta(days=6))
-    cache.event_by_id(run.settings, run.probe.recent_event_id, first, scope.last, scope.as_of)
+    cache.event_by_id(run.settings, replace(scope, event_id=run.probe.recent_event_id, first=first))
 
 
 def explorer_event_range(run: Run) -> None:
     """Event explorer: an event id searched in all the selected days (asked for)."""
     _frame(run, (BRONZE_EVENTS, SILVER_EVENTS, BRONZE_DEAD_LETTERS))
     scope = run.scope
-    cache.event_by_id(run.settings, run.probe.event_id, scope.first, scope.last, scope.as_of)
+    cache.event_by_id(run.settings, replace(scope, event_id=run.probe.event_id))
 
 
 PAGES: dict[str, Callable[[Run], None]] = {

@@ -91,7 +91,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"{report['events']:,} bronze events over {report['days']} days (the projection "
         "benchmark's generator and materialization), plus 130,000 ingest batches, 5,000 dead "
         "letters, a restatement ledger and 30 nightly reconciliation runs. Each page's queries "
-        "are the calls the page makes through `dashboard.cache`, the sidebar's included, over "
+        "are the calls the page makes through `dashboard.data.cache`, the sidebar's included, over "
         f"the default range ({report['range'][0]} .. {report['range'][1]}, 30 days); the "
         f'Overview and Revenue pages also compute "today" live from the log (timed on '
         f"{report['live_day']}, the last full day of the generated data). Median of "

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import access, asof, filters, session
+from dashboard.shell import access, asof, filters, session
 
 VIEWS = Path(__file__).resolve().parent / "views"
 

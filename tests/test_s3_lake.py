@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -23,8 +23,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from dashboard import queries, queries_commerce
-from dashboard.scope import Scope, Segment
+from dashboard.data import commerce, lake_state, overview
+from dashboard.data.scope import Scope, Segment
 from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS
 from eventlake.settings import Settings
@@ -142,19 +142,25 @@ def test_dashboard_figures_on_s3_match_a_local_rebuild(s3_run: S3Run, tmp_path: 
     scope = Scope(s3_run.first, s3_run.last)
     signed_up = Segment(plans=("free", "pro", "business"))  # users with a signup event
     for query in (
-        lambda s: queries.active_users(s, scope.first, scope.last),
-        lambda s: queries.revenue(s, scope.first, scope.last),
-        lambda s: queries.revenue(s, scope.first, scope.last, segment=signed_up),
-        lambda s: queries_commerce.revenue_by_product(s, scope),
-        lambda s: queries_commerce.product_performance(s, scope),
-        lambda s: queries_commerce.funnel(s, scope),
+        lambda s: overview.active_users(s, scope),
+        lambda s: overview.revenue(s, scope),
+        lambda s: overview.revenue(s, replace(scope, segment=signed_up)),
+        lambda s: commerce.revenue_by_product(s, scope),
+        lambda s: commerce.product_performance(s, scope),
+        lambda s: commerce.funnel(s, scope),
     ):
         on_s3, here = query(s3), query(local)
         assert on_s3.height > 0
         assert_frame_equal(on_s3, here, check_exact=False)
-    assert queries.data_range(s3) == queries.data_range(local) == (s3_run.first, s3_run.last)
-    assert queries.newest_event_time(s3) == queries.newest_event_time(local)
-    fresh = queries.freshness(s3)  # the overview's "last commit" line reads the Delta history
+    assert (
+        lake_state.data_range(s3, Scope())
+        == lake_state.data_range(local, Scope())
+        == (s3_run.first, s3_run.last)
+    )
+    assert lake_state.newest_event_time(s3, Scope()) == lake_state.newest_event_time(local, Scope())
+    fresh = lake_state.freshness(
+        s3, Scope()
+    )  # the overview's "last commit" line reads the Delta history
     events, bronze = lake.open_table(s3, BRONZE_EVENTS), fresh.table(BRONZE_EVENTS.name)
     assert events is not None and bronze is not None and bronze.version == events.version()
     assert all(t.last_commit is not None for t in fresh.tables)
@@ -167,7 +173,7 @@ def test_dashboard_figures_on_s3_match_a_local_rebuild(s3_run: S3Run, tmp_path: 
         .collect()
         .item()
     )
-    assert queries.revenue(s3, scope.first, scope.last)["orders"].sum() == orders
+    assert overview.revenue(s3, scope)["orders"].sum() == orders
 
 
 def test_secrets_of_the_storage_options_never_reach_the_logs(s3_run: S3Run) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard import cache, charts, charts_shapes, figures, frame, widgets
+from dashboard.data import cache
+from dashboard.shapes import charts, figures
+from dashboard.shell import frame, widgets
 from eventlake.catalog import GOLD_CUSTOMER_RFM, SILVER_USERS
 from eventlake.currencies import REPORTING_CURRENCY
 
@@ -89,7 +91,7 @@ def body(ctx: frame.Context) -> None:
         )
     with right:
         st.subheader("🟩 Recency × frequency")
-        widgets.chart(charts_shapes.rfm_grid(customers))
+        widgets.chart(charts.rfm_grid(customers))
     widgets.table(summary, "Segments", key="rfm_segments")
     top = customers.sort(["monetary", "user_id"], descending=[True, False]).head(TOP_CUSTOMERS)
     widgets.table(

@@ -4,13 +4,16 @@ copy the log received, where it came from, and what became of it (the audit trai
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date, timedelta
 
 import polars as pl
 import streamlit as st
 
-from dashboard import cache, charts_shapes, figures, frame, widgets
-from dashboard.queries_explorer import feeds
+from dashboard.data import cache
+from dashboard.data.explorer import feeds
+from dashboard.shapes import charts, figures
+from dashboard.shell import frame, widgets
 from eventlake.catalog import (
     BRONZE_DEAD_LETTERS,
     BRONZE_EVENTS,
@@ -64,7 +67,8 @@ def search_days(ctx: frame.Context, where: str) -> tuple[date, date]:
 
 def _event(ctx: frame.Context, event_id: str, where: str) -> None:
     first, last = search_days(ctx, where)
-    copies, silver = cache.event_by_id(ctx.settings, event_id, first, last, ctx.scope.as_of)
+    wanted = replace(ctx.scope, event_id=event_id, first=first, last=last)
+    copies, silver = cache.event_by_id(ctx.settings, wanted)
     if copies.is_empty():
         st.info(
             f"No event `{event_id}` in {BRONZE_EVENTS.name} from {first} to {last}: search "
@@ -88,10 +92,11 @@ def _event(ctx: frame.Context, event_id: str, where: str) -> None:
 
 
 def _aggregate(ctx: frame.Context, aggregate_id: str, every_day: bool) -> None:
-    as_of = ctx.scope.as_of
-    days = None if every_day else (ctx.scope.first, ctx.scope.last)
-    history = cache.aggregate_history(ctx.settings, aggregate_id, days, as_of)
-    profile = cache.user_profile(ctx.settings, aggregate_id, as_of)
+    scope = replace(ctx.scope, aggregate_id=aggregate_id)
+    if every_day:
+        scope = replace(scope, first=date.min, last=date.max)
+    history = cache.aggregate_history(ctx.settings, scope)
+    profile = cache.user_profile(ctx.settings, scope)
     if history.is_empty() and profile.is_empty():
         st.info(f"No event of `{aggregate_id}` found.", icon="🔎")
         return
@@ -113,15 +118,15 @@ def _aggregate(ctx: frame.Context, aggregate_id: str, every_day: bool) -> None:
         per_day = history.group_by(day=pl.col("event_time").dt.date(), event_type="event_type").agg(
             events=pl.len()
         )
-        widgets.chart(charts_shapes.timeline(per_day))
+        widgets.chart(charts.timeline(per_day))
     widgets.table(history, "History", key="explorer_history")
-    dead = cache.dead_letters_of(ctx.settings, aggregate_id, as_of)
+    dead = cache.dead_letters_of(ctx.settings, scope)
     if dead.height:
         widgets.table(dead, "Dead letters keyed by it", key="explorer_dead_letters")
 
 
 def _pick_recent(ctx: frame.Context) -> None:
-    user = cache.recent_user(ctx.settings, ctx.scope.as_of)
+    user = cache.recent_user(ctx.settings, ctx.scope)
     if user is not None:
         st.session_state[AGGREGATE_KEY] = user
 

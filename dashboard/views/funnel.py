@@ -8,9 +8,11 @@ from dataclasses import replace
 import polars as pl
 import streamlit as st
 
-from dashboard import cache, charts, charts_shapes, figures, frame, restated, widgets
-from dashboard.figures import Measure
-from dashboard.figures_commerce import funnel_totals
+from dashboard.data import cache
+from dashboard.shapes import charts, figures, restated
+from dashboard.shapes.figures import Measure
+from dashboard.shapes.totals import funnel_totals
+from dashboard.shell import frame, widgets
 from eventlake.catalog import GOLD_FUNNEL_DAILY, SILVER_ORDERS, SILVER_PRODUCT_EVENTS, SILVER_USERS
 
 INFO = frame.PageInfo(
@@ -76,7 +78,7 @@ def body(ctx: frame.Context) -> None:
     left, right = st.columns(2)
     with left:
         st.subheader("🔻 Steps")
-        widgets.chart(charts_shapes.funnel_steps(funnel_totals(shown)))
+        widgets.chart(charts.funnel_steps(funnel_totals(shown)))
         st.subheader("⏳ Median time to order")
         minutes = shown.with_columns(minutes=pl.col("median_seconds_to_order") / 60)
         widgets.chart(charts.daily_lines(minutes, {"minutes": "median minutes"}, title="minutes"))

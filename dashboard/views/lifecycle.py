@@ -5,8 +5,10 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard import cache, charts, charts_shapes, figures, frame, restated, widgets
-from dashboard.figures import Measure
+from dashboard.data import cache
+from dashboard.shapes import charts, figures, restated
+from dashboard.shapes.figures import Measure
+from dashboard.shell import frame, widgets
 from eventlake.catalog import GOLD_LIFECYCLE_DAILY, SILVER_USER_ACTIVITY_DAILY, SILVER_USERS
 
 INFO = frame.PageInfo(
@@ -54,7 +56,7 @@ def body(ctx: frame.Context) -> None:
     }
     widgets.metric_row(rows, day, scope.first, MEASURES, marks=marks)  # type: ignore[arg-type]
     st.subheader("📊 New, returning, resurrecting and dormant users")
-    widgets.chart(charts_shapes.lifecycle_bars(shown))
+    widgets.chart(charts.lifecycle_bars(shown))
     quick = shown.with_columns(
         quick_ratio=pl.when(pl.col("dormant") > 0).then(
             (pl.col("new") + pl.col("resurrecting")) / pl.col("dormant")

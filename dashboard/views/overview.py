@@ -13,8 +13,9 @@ from datetime import date, timedelta
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, figures, frame, restated, widgets
-from dashboard.overview_parts import (
+from dashboard.shapes import charts, figures, restated
+from dashboard.shell import frame, widgets
+from dashboard.views.parts.overview import (
     ACTIVITY,
     CONVERSION,
     Loaded,

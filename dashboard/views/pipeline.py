@@ -3,16 +3,20 @@ every table, how far each read model is behind the log, and the reconciliation r
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import polars as pl
 import streamlit as st
 
-from dashboard import cache, charts, figures, frame, widgets
-from dashboard.pipeline_parts import (
+from dashboard.data import cache
+from dashboard.data.pipeline import recent_window
+from dashboard.shapes import charts, figures
+from dashboard.shell import frame, widgets
+from dashboard.views.parts.pipeline import (
     freshness_rows,
     lag_rows,
     reconciliation_section,
 )
-from dashboard.queries_pipeline import recent_window
 from eventlake.catalog import (
     AUDIT_RECONCILIATION,
     BRONZE_DEAD_LETTERS,
@@ -50,7 +54,7 @@ def ingest_section(ctx: frame.Context) -> None:
     """Draws the ingest rate and batch latency of the last hour."""
     now = ctx.scope.as_of or ctx.now
     minutes = cache.ingest_minutes(
-        ctx.settings, recent_window(now, WINDOW_MINUTES), ctx.scope.as_of
+        ctx.settings, replace(ctx.scope, since=recent_window(now, WINDOW_MINUTES))
     )
     st.subheader("🚚 Ingest")
     if minutes.is_empty():
@@ -84,7 +88,7 @@ def lag_section(ctx: frame.Context) -> None:
     """Draws the lag per partition (Kafka end minus the last offset in bronze)."""
     st.subheader("📍 Lag per partition")
     since = recent_window(ctx.scope.as_of or ctx.now, WINDOW_MINUTES)
-    offsets = cache.partition_offsets(ctx.settings, since, ctx.scope.as_of)
+    offsets = cache.partition_offsets(ctx.settings, replace(ctx.scope, since=since))
     if offsets.is_empty():
         st.caption("💤 No partition ingested yet.")
         return
@@ -104,7 +108,7 @@ def lag_section(ctx: frame.Context) -> None:
 def dead_letter_section(ctx: frame.Context) -> None:
     """Draws the dead letters by code and the newest ones."""
     st.subheader("☠️ Dead letters by code")
-    codes = cache.dead_letters_by_code(ctx.settings, ctx.scope.as_of)
+    codes = cache.dead_letters_by_code(ctx.settings, ctx.scope)
     if codes.is_empty():
         st.caption("✅ No message was rejected.")
         return
@@ -113,14 +117,14 @@ def dead_letter_section(ctx: frame.Context) -> None:
         widgets.chart(charts.bars(codes, "error_code", "rows", title="messages"))
     with right:
         widgets.table(codes, "Dead letters by code", key="dead_letter_codes")
-    recent = cache.recent_dead_letters(ctx.settings, ctx.scope.as_of)
+    recent = cache.recent_dead_letters(ctx.settings, ctx.scope)
     widgets.table(recent, "Newest dead letters", key="dead_letters_recent")
 
 
 def tables_section(ctx: frame.Context) -> None:
     """Draws the Delta version, files and freshness of every table."""
     st.subheader("🗄️ Tables: Delta versions, files and freshness")
-    states = cache.table_states(ctx.settings, ctx.scope.as_of)
+    states = cache.table_states(ctx.settings, ctx.scope)
     rows = freshness_rows(states, ctx.scope.as_of or ctx.now)
     existing = rows.filter(pl.col("version").is_not_null())
     if existing.is_empty():

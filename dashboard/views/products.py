@@ -7,9 +7,11 @@ from dataclasses import replace
 import polars as pl
 import streamlit as st
 
-from dashboard import cache, charts, figures, frame, restated, widgets
-from dashboard.figures import DayFigure
-from dashboard.figures_commerce import performance_by_category, performance_totals
+from dashboard.data import cache
+from dashboard.shapes import charts, figures, restated
+from dashboard.shapes.figures import DayFigure
+from dashboard.shapes.totals import performance_by_category, performance_totals
+from dashboard.shell import frame, widgets
 from eventlake.catalog import (
     DIM_PRODUCTS,
     GOLD_PRODUCT_PERFORMANCE,
@@ -50,7 +52,7 @@ def body(ctx: frame.Context) -> None:
     rows = cache.product_performance(ctx.settings, replace(scope, first=scope.previous().first))
     shown = rows.filter(pl.col("day") >= scope.first)
     earlier = rows.filter(pl.col("day") < scope.first)
-    names = cache.products(ctx.settings, scope.as_of)
+    names = cache.products(ctx.settings, scope)
     totals = performance_totals(shown, names)
     cells = st.columns(4)
     for cell, column, label in (

@@ -5,7 +5,9 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard import cache, charts, charts_shapes, figures, frame, restated, widgets
+from dashboard.data import cache
+from dashboard.shapes import charts, figures, restated
+from dashboard.shell import frame, widgets
 from eventlake.catalog import GOLD_COHORT_RETENTION, SILVER_USER_ACTIVITY_DAILY, SILVER_USERS
 
 INFO = frame.PageInfo(
@@ -65,9 +67,7 @@ def body(ctx: frame.Context) -> None:
         with cell:
             widgets.metric(label, value, None, help=help_text)
     st.subheader("🟦 Cohorts by week since signup")
-    widgets.chart(
-        charts_shapes.cohort_heatmap(cohorts), empty="💤 No signup cohorts in these days."
-    )
+    widgets.chart(charts.cohort_heatmap(cohorts), empty="💤 No signup cohorts in these days.")
     st.subheader("📉 Retention curve")
     widgets.chart(
         charts.daily_lines(

@@ -3,12 +3,16 @@ before. Today's revenue by currency comes live from the event log; the rest from
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import polars as pl
 import streamlit as st
 
-from dashboard import cache, charts, figures, frame, restated, widgets
-from dashboard.figures_commerce import category_totals, currency_totals, product_totals
-from dashboard.scope import Scope
+from dashboard.data import cache
+from dashboard.data.scope import Scope
+from dashboard.shapes import charts, figures, restated
+from dashboard.shapes.totals import category_totals, currency_totals, product_totals
+from dashboard.shell import frame, widgets
 from eventlake.catalog import (
     BRONZE_EVENTS,
     DIM_PRODUCTS,
@@ -48,12 +52,9 @@ def _revenue(ctx: frame.Context) -> pl.DataFrame:
     """The gold/revenue_daily rows of the range and the period before, today live if in range."""
     scope = ctx.scope
     start = scope.previous().first
-    rows = cache.revenue(
-        ctx.settings, start, scope.last,
-        as_of=scope.as_of, segment=scope.segment, currencies=scope.currencies,
-    )  # fmt: skip
+    rows = cache.revenue(ctx.settings, replace(scope, first=start))
     if ctx.live and scope.first <= ctx.today <= scope.last:
-        live = cache.live_day(ctx.settings, ctx.today, scope.segment, revenue_only=True)
+        live = cache.live_revenue(ctx.settings, replace(scope, first=ctx.today, last=ctx.today))
         if live.events:
             money = live.revenue
             if scope.currencies:
@@ -85,7 +86,7 @@ def _currency_metrics(totals: pl.DataFrame, scope: Scope) -> None:
 
 
 def _by_product(ctx: frame.Context, by_product: pl.DataFrame) -> None:
-    products = product_totals(by_product, cache.products(ctx.settings, ctx.scope.as_of))
+    products = product_totals(by_product, cache.products(ctx.settings, ctx.scope))
     names = (
         by_product.group_by("currency")
         .agg(pl.col("revenue").count())

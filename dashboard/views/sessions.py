@@ -7,8 +7,10 @@ from dataclasses import replace
 import polars as pl
 import streamlit as st
 
-from dashboard import cache, charts, figures, frame, restated, widgets
-from dashboard.figures import DayFigure
+from dashboard.data import cache
+from dashboard.shapes import charts, figures, restated
+from dashboard.shapes.figures import DayFigure
+from dashboard.shell import frame, widgets
 from eventlake.catalog import GOLD_SESSIONS_DAILY, SILVER_SESSIONS, SILVER_USERS
 
 INFO = frame.PageInfo(

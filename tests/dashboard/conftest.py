@@ -19,7 +19,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from dashboard import cache
+from dashboard.data import cache
 from eventlake import lake
 from eventlake.catalog import (
     BRONZE_EVENTS,
