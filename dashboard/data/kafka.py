@@ -1,20 +1,18 @@
 """Kafka's end offsets, for the lag per partition on the Pipeline health page. No Streamlit.
 
-The dashboard may import `eventlake` only, so this is its own small reader: a consumer that
-never joins a group, assigns itself one message before each partition's end and reads the
-fetch's high watermark. ListOffsets(latest) alone is wrong on the bundled broker once batches
-hold several messages (docs/deploy-kafka.md); the watermark a fetch returns is right. A TCP connect with
-a short timeout first makes an unreachable broker cost milliseconds, not the client's retries.
+The ends are read by `eventlake/kafka_ends.py`, as the ingester's tools read them. A TCP
+connect with a short timeout first makes an unreachable broker cost milliseconds, not the
+client's retries.
 """
 
 from __future__ import annotations
 
 import socket
-import time
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaException
 
 from dashboard.data.scope import PartitionKey, Scope
+from eventlake import kafka_ends
 from eventlake.errors import BrokerUnavailable
 from eventlake.settings import Settings
 
@@ -52,45 +50,19 @@ def end_offsets(settings: Settings, scope: Scope) -> dict[PartitionKey, int]:
         consumer = Consumer(
             {
                 "bootstrap.servers": settings.kafka_bootstrap,
-                "fetch.wait.max.ms": 10,
-                "max.partition.fetch.bytes": 1,
+                **kafka_ends.READER_CONFIG,
                 **settings.kafka_config,
                 "group.id": "eventlake-dashboard",  # never joins: assign() only
-                "enable.auto.commit": False,
-                "enable.partition.eof": True,
+                **kafka_ends.READER_FIXED,
             }
         )
     except (KafkaException, TypeError, ValueError) as err:  # a bad EVENTLAKE_KAFKA_CONFIG
         raise BrokerUnavailable(f"Kafka client settings rejected: {err}") from err
     try:
-        return _ends(consumer, keys, timeout)
-    except KafkaException as err:
-        raise BrokerUnavailable(f"Kafka at {settings.kafka_bootstrap}: {err}") from err
+        where = f"Kafka at {settings.kafka_bootstrap}"
+        return kafka_ends.read_end_offsets(consumer, keys, timeout=timeout, where=where)
     finally:
         consumer.close()
-
-
-def _ends(consumer: Consumer, keys: list[PartitionKey], timeout: float) -> dict[PartitionKey, int]:
-    start = []
-    for topic, partition in keys:
-        low, high = consumer.get_watermark_offsets(
-            TopicPartition(topic, partition), timeout=timeout
-        )
-        start.append(TopicPartition(topic, partition, max(low, high - 1)))
-    consumer.assign(start)
-    ends: dict[PartitionKey, int] = {}
-    deadline = time.monotonic() + timeout
-    while len(ends) < len(keys):
-        if time.monotonic() > deadline:
-            raise BrokerUnavailable(f"no fetch response within {timeout:g} s")
-        for msg in consumer.consume(len(keys), 0.1):
-            err = msg.error()
-            if err is not None and err.code() != KafkaError._PARTITION_EOF:
-                raise BrokerUnavailable(f"fetch failed: {err.str()}")
-            key = (str(msg.topic()), int(msg.partition() or 0))
-            if key not in ends:
-                ends[key] = consumer.get_watermark_offsets(TopicPartition(*key), cached=True)[1]
-    return ends
 
 
 def lag(bronze_offset: int | None, end: int | None) -> int | None:

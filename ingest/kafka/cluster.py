@@ -20,10 +20,10 @@ from confluent_kafka import (
     KafkaException,
     Message,
     TopicCollection,
-    TopicPartition,
 )
 from confluent_kafka.admin import AdminClient
 
+from eventlake import kafka_ends
 from eventlake.errors import BrokerUnavailable
 from eventlake.settings import Settings
 from ingest.kafka.client_config import (  # re-exported
@@ -218,11 +218,8 @@ def partitions_of(topics: Mapping[str, int]) -> list[TopicPartitionKey]:
 def end_offsets(
     settings: Settings, partitions: Iterable[TopicPartitionKey], *, timeout: float = 10.0
 ) -> dict[TopicPartitionKey, int]:
-    """Returns the true end offset (the offset the next message will get) of each partition.
-
-    ListOffsets(latest) is wrong on the bundled broker once batches hold more than one message
-    (docs/deploy-kafka.md, "What the client code relies on"), but every fetch response carries the right high watermark: so fetch one batch
-    near the end of each partition (or reach its end, when empty) and read the cached watermark.
+    """Returns the true end offset (the offset the next message will get) of each partition
+    (read as `eventlake/kafka_ends.py` explains).
 
     Raises:
         BrokerUnavailable: the broker did not answer within `timeout` seconds.
@@ -234,55 +231,12 @@ def end_offsets(
         Consumer,
         client_config(
             settings,
-            {"fetch.wait.max.ms": 10, "max.partition.fetch.bytes": 1},  # one batch is enough
-            fixed={
-                "group.id": "eventlake-end-offsets",  # never joins: assign() only
-                "enable.auto.commit": False,
-                "enable.partition.eof": True,
-            },
+            kafka_ends.READER_CONFIG,
+            fixed={"group.id": "eventlake-end-offsets", **kafka_ends.READER_FIXED},
         ),
     )
     try:
-        start = []
-        for topic, partition in keys:
-            low, high = _watermarks(consumer, TopicPartition(topic, partition), timeout)
-            start.append(TopicPartition(topic, partition, max(low, high - 1)))
-        consumer.assign(start)
-        ends: dict[TopicPartitionKey, int] = {}
-        deadline = time.monotonic() + timeout
-        while len(ends) < len(keys):
-            if time.monotonic() > deadline:
-                pending = sorted(set(keys) - set(ends))
-                raise BrokerUnavailable(
-                    f"Kafka at {settings.kafka_bootstrap} sent no fetch response for "
-                    f"{', '.join(f'{t}/{p}' for t, p in pending[:5])} within {timeout:g} s"
-                )
-            for msg in consumer.consume(len(keys), 0.2):
-                err = msg.error()
-                if err is not None and err.code() != KafkaError._PARTITION_EOF:
-                    raise BrokerUnavailable(
-                        f"fetching {msg.topic()}/{msg.partition()} from Kafka at "
-                        f"{settings.kafka_bootstrap} failed: {err.str()}"
-                    )
-                if err is not None:  # end of an empty partition: it has a topic and partition
-                    key = (str(msg.topic()), int(msg.partition() or 0))
-                else:
-                    topic, partition, _ = position(msg)
-                    key = (topic, partition)
-                if key not in ends:
-                    tp = TopicPartition(*key)
-                    ends[key] = consumer.get_watermark_offsets(tp, cached=True)[1]
-        return ends
+        where = f"Kafka at {settings.kafka_bootstrap}"
+        return kafka_ends.read_end_offsets(consumer, keys, timeout=timeout, where=where)
     finally:
         consumer.close()
-
-
-def _watermarks(consumer: Consumer, tp: TopicPartition, timeout: float) -> tuple[int, int]:
-    try:
-        low, high = consumer.get_watermark_offsets(tp, timeout=timeout)
-    except KafkaException as err:
-        raise BrokerUnavailable(
-            f"listing offsets of {tp.topic}/{tp.partition} failed: "
-            f"{err.args[0].str() if err.args else err}"
-        ) from err
-    return int(low), int(high)
