@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from eventlake import lake
+from eventlake import lake, log_rules
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS
 from eventlake.settings import Settings
 from ingest.kafka import cluster
@@ -68,13 +68,13 @@ def apply(settings: Settings, changes: list[PartitionReset]) -> int:
 
     Also records the topics' current Kafka ids, so the ingester accepts the new incarnation.
     """
-    txns = {offsets.app_id(c.topic, c.partition): c.after for c in changes}
+    txns = {log_rules.offset_app_id(c.topic, c.partition): c.after for c in changes}
     topics = sorted({c.topic for c in changes})
     dead_table = lake.ensure_table(settings, BRONZE_DEAD_LETTERS)
     lake.append_to(dead_table, BRONZE_DEAD_LETTERS, BRONZE_DEAD_LETTERS.empty(), offsets=txns)
     for topic, topic_id in cluster.topic_ids(settings, topics).items():
         if topic_id is not None:
-            txns[offsets.topic_app_id(topic)] = offsets.topic_fingerprint(topic_id)
+            txns[log_rules.topic_app_id(topic)] = offsets.topic_fingerprint(topic_id)
     record = {c.topic + "/" + str(c.partition): c.after for c in changes}
     events_table = lake.ensure_table(settings, BRONZE_EVENTS)
     return lake.append_to(

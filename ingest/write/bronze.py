@@ -32,11 +32,12 @@ from deltalake import DeltaTable
 from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS
 from eventlake.errors import LakeError
+from eventlake.log_rules import offset_app_id, topic_app_id
 from eventlake.settings import Settings
 from ingest.consume.batch import Slice
 from ingest.decode.rows import DecodedBatch
 from ingest.kafka.cluster import TopicPartitionKey
-from ingest.write.offsets import NONE, KnownTxns, app_id, topic_app_id
+from ingest.write.offsets import NONE, KnownTxns
 
 # Data skipping: per-file min/max of these columns are kept in the log (event time above all)
 STATS_COLUMNS = {
@@ -138,13 +139,13 @@ class BronzeWriter:
         dead_version = None
         if dead.height:
             keys = dead.select("kafka_topic", "kafka_partition").unique().rows()
-            txns = {app_id(t, p): batch.slices[(t, p)].last for t, p in keys}
+            txns = {offset_app_id(t, p): batch.slices[(t, p)].last for t, p in keys}
             before = dead_table.version()
             dead_version = write_dead_letters(dead_table, dead, txns)
             known_dead.committed(before, dead_version, txns)
         events_version = None
         if floors:
-            txns = {app_id(*key): batch.slices[key].last for key in floors}
+            txns = {offset_app_id(*key): batch.slices[key].last for key in floors}
             for topic in {topic for topic, _ in floors}:
                 fingerprint = self.topic_fingerprints.get(topic)
                 recorded = known_events.get(events_table, topic_app_id(topic))
@@ -209,7 +210,7 @@ def _oldest(*frames: pl.DataFrame) -> int | None:
 
 
 def _record(table: DeltaTable, known: KnownTxns, key: TopicPartitionKey) -> int:
-    version = known.get(table, app_id(*key))
+    version = known.get(table, offset_app_id(*key))
     return NONE if version is None else version
 
 

@@ -19,8 +19,7 @@ from deltalake import DeltaTable
 from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS, TableSpec
 from eventlake.errors import OffsetsAhead
-from eventlake.log_rules import offset_app_id as app_id
-from eventlake.log_rules import topic_app_id
+from eventlake.log_rules import offset_app_id, topic_app_id
 from eventlake.settings import Settings
 from ingest.kafka.cluster import TopicPartitionKey
 
@@ -76,7 +75,7 @@ def txn_versions(
     table = lake.open_table(settings, spec)
     versions = {}
     for topic, partition in keys:
-        version = lake.txn_of(table, app_id(topic, partition))
+        version = lake.txn_of(table, offset_app_id(topic, partition))
         versions[(topic, partition)] = NONE if version is None else version
     return versions
 
@@ -103,7 +102,7 @@ def resume_positions(
     dead = txn_versions(settings, BRONZE_DEAD_LETTERS, keys)
     positions = {}
     for key in keys:
-        recorded = lake.txn_of(events, app_id(*key))
+        recorded = lake.txn_of(events, offset_app_id(*key))
         last = NONE if recorded is None else recorded
         highest = max(last, dead[key])
         if highest + 1 > ends[key]:

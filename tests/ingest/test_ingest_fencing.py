@@ -8,7 +8,7 @@ import pytest
 from confluent_kafka import TIMESTAMP_CREATE_TIME, Message
 from ingest_checks import assert_exactly_once
 
-from eventlake import lake
+from eventlake import lake, log_rules
 from eventlake.settings import Settings
 from ingest.consume.batch import Slice
 from ingest.decode.rows import decode
@@ -125,7 +125,7 @@ def test_offsets_of_record_going_back_stop_the_writer(
         settings,
         bronze.BRONZE_EVENTS,
         bronze.BRONZE_EVENTS.empty(),
-        offsets={offsets.app_id(*KEY): 9},
+        offsets={log_rules.offset_app_id(*KEY): 9},
     )  # e.g. reset-offsets while it ran
     with pytest.raises(TableBehind, match="t/0: bronze/events records offset 9, below 49"):
         w.commit(sealed(stream, 50, 99, prev=49))

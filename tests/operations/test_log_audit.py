@@ -13,9 +13,9 @@ from bronze_log_rows import bronze_frame, event, login, noon
 
 from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS
+from eventlake.log_rules import offset_app_id
 from eventlake.settings import Settings
-from ingest.write.offsets import app_id
-from operations.log_audit import audit_log, offset_app_id
+from operations.log_audit import audit_log
 from orchestration.reconcile_checks import (
     DEAD_LETTERS_ACCOUNTED,
     EVENT_IDS_CONSISTENT,
@@ -53,7 +53,7 @@ def dead_letter(offset: int, code: str = "not_json", partition: int = 0) -> dict
 
 def commit(settings: Settings, events: list[dict], dead: list[dict], last: dict[int, int]) -> None:
     """Commits a batch the ingester's way: dead letters, then events with the offsets of record."""
-    txns = {app_id(TOPIC, p): o for p, o in last.items()}
+    txns = {offset_app_id(TOPIC, p): o for p, o in last.items()}
     if dead:
         frame = pl.DataFrame(dead, schema=BRONZE_DEAD_LETTERS.schema)
         lake.append(settings, BRONZE_DEAD_LETTERS, frame, offsets=txns)
@@ -62,10 +62,6 @@ def commit(settings: Settings, events: list[dict], dead: list[dict], last: dict[
 
 def results(settings: Settings) -> dict[str, dg.AssetCheckResult]:
     return {r.check_name: r for r in audit_results(audit_log(settings)) if r.check_name}
-
-
-def test_app_ids_follow_the_ingester() -> None:
-    assert offset_app_id("commerce_events", 4) == app_id("commerce_events", 4)
 
 
 def test_a_clean_log_passes_every_check(settings: Settings) -> None:
@@ -96,7 +92,7 @@ def test_each_injected_fault_is_found(settings: Settings) -> None:
     commit(settings, [*logins(range(0, 4)), *twice, *logins(range(6, 8))],
            [dead_letter(2), dead_letter(8, code="teapot")], {0: 9})  # fmt: skip
     lake.append(
-        settings, BRONZE_EVENTS, bronze_frame([conflicting]), offsets={app_id(TOPIC, 0): 20}
+        settings, BRONZE_EVENTS, bronze_frame([conflicting]), offsets={offset_app_id(TOPIC, 0): 20}
     )
 
     audit = audit_log(settings)
