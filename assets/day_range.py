@@ -46,6 +46,11 @@ def run_days(context: dg.AssetExecutionContext) -> tuple[date, date]:
     return window.start.date(), (window.end - timedelta(days=1)).date()
 
 
+def days_between(first: date, last: date) -> list[date]:
+    """Returns every day from `first` to `last`, both included (none when `last` < `first`)."""
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
 def lake_settings(context: dg.AssetExecutionContext) -> Settings:
     """Returns the lake settings from the `lake` resource."""
     resource: Any = getattr(context.resources, LAKE_RESOURCE_KEY)

@@ -24,12 +24,17 @@ import polars as pl
 from deltalake import DeltaTable
 
 from assets import checks
-from assets.day_range import day_asset_spec_kwargs, day_result, lake_settings, run_days
+from assets.day_range import (
+    day_asset_spec_kwargs,
+    day_result,
+    days_between,
+    lake_settings,
+    run_days,
+)
 from eventlake import lake
 from eventlake.catalog import BRONZE_EVENTS, SILVER_EVENTS
 from eventlake.envelope import to_json
-from eventlake.log_rules import WINNER_ORDER
-from eventlake.log_rules import silver_day_app_id as day_app_id
+from eventlake.log_rules import WINNER_ORDER, silver_day_app_id
 from eventlake.registry import REGISTRY, upcast
 from eventlake.settings import Settings
 
@@ -162,7 +167,7 @@ def built_from(settings: Settings, first: date, last: date) -> int | None:
     `txn` (app id `SILVER_APP_ID`). None when the days differ or one has no record.
     """
     silver = lake.open_table(settings, SILVER_EVENTS)
-    days = {lake.txn_of(silver, day_app_id(day)) for day in _days(first, last)}
+    days = {lake.txn_of(silver, silver_day_app_id(day)) for day in days_between(first, last)}
     return days.pop() if len(days) == 1 else None
 
 
@@ -175,7 +180,9 @@ def build(
     # Chunks of days bound the memory of a long range (a rebuild of months in one run).
     for a, b in day_chunks(first, last, CHUNK_DAYS):
         frame = clean(bronze.filter(pl.col("event_date").is_between(a, b)), losers).collect()
-        built = {} if version is None else {day_app_id(d): version for d in _days(a, b)}
+        built = (
+            {} if version is None else {silver_day_app_id(d): version for d in days_between(a, b)}
+        )
         lake.replace_days(settings, SILVER_EVENTS, frame, a, b, transactions=built)
         rows += frame.height
     return rows
@@ -207,7 +214,7 @@ def build_incrementally(
     if frame is None:
         return None
     if frame.height:
-        built = {day_app_id(d): table.version() for d in _days(first, last)}
+        built = {silver_day_app_id(d): table.version() for d in days_between(first, last)}
         lake.append(settings, SILVER_EVENTS, frame, offsets=built)
     return frame.height
 
@@ -225,7 +232,7 @@ def appended_rows(
         The winning copies among `new` of days [first, last], cleaned; None when a copy in
         `new` wins over an older copy of its id (silver holds that one: rebuild instead).
     """
-    added = new.select(*INGEST_POSITION, "event_date").collect()
+    added = new.collect()  # read once: the positions below, the rows to clean at the end
     if added.is_empty():
         return SILVER_EVENTS.empty()
     hashes = added.select(h=_id_hash).get_column("h").unique()
@@ -238,18 +245,13 @@ def appended_rows(
         .with_columns(pl.col("new").fill_null(False))
         .collect()
     )  # fmt: skip
-    winners = copies.sort(WINNER_ORDER, nulls_last=True, maintain_order=True).filter(
-        pl.col("event_id").is_first_distinct()
-    )
+    losers = losing_copies(copies.lazy()).collect()
+    winners = copies.join(losers, on=list(INGEST_POSITION), how="anti", nulls_equal=True)
     held = copies.filter(~pl.col("new")).select("event_id").unique()
     if not winners.filter(pl.col("new")).join(held, on="event_id", how="semi").is_empty():
         return None
     in_range = pl.col("event_date").is_between(first, last)
-    return clean(new.filter(in_range), losing_copies(copies.lazy())).collect()
-
-
-def _days(first: date, last: date) -> list[date]:
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    return clean(added.lazy().filter(in_range), losers.lazy()).collect()
 
 
 def day_chunks(first: date, last: date, days: int) -> list[tuple[date, date]]:

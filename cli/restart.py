@@ -11,7 +11,7 @@ import logging
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 from eventlake.errors import EventlakeError
@@ -84,6 +84,7 @@ def end_unfinished_runs(dagster_home: Path) -> EndedRuns:
     import dagster as dg
     from sqlalchemy.exc import SQLAlchemyError
 
+    from assets.day_range import days_between
     from orchestration.partitions import range_of
 
     # alembic logs its SQLite set-up at INFO on every open: noise among the lines `up` prints
@@ -105,8 +106,7 @@ def end_unfinished_runs(dagster_home: Path) -> EndedRuns:
                 ended["failed"] += 1
                 covered = range_of(run.tags)
                 if covered is not None:
-                    a, b = covered
-                    days.update(a + timedelta(days=i) for i in range((b - a).days + 1))
+                    days.update(days_between(*covered))
                 else:
                     whole = True
     except (dg.DagsterError, SQLAlchemyError) as err:

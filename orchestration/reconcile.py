@@ -27,6 +27,7 @@ import dagster as dg
 import polars as pl
 from tqdm import tqdm
 
+from assets.day_range import days_between
 from assets.restatements import CAUSE_TAG
 from eventlake import lake
 from eventlake.catalog import AUDIT_RECONCILIATION, BRONZE_EVENTS, GOLD_TABLES, TableSpec
@@ -201,7 +202,7 @@ def reconcile(
     event_days = all_event_days(log)
     # Days before the log's first event hold no figures to check (and may never have run).
     begin = max(first, min(event_days, default=last + timedelta(days=1)))
-    days = [begin + timedelta(days=i) for i in range((last - begin).days + 1)]
+    days = days_between(begin, last)
     root = tempfile.mkdtemp(prefix="eventlake-reconcile-")
     bar = tqdm(total=4, desc="reconcile", unit="step", file=sys.stderr, disable=not progress)
     try:
