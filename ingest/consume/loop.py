@@ -40,9 +40,9 @@ log = logging.getLogger(__name__)
 
 _POLL_S = 0.1
 _CONSUME_MAX = 10_000
-# librdkafka's close() can block for good when the group is mid-rebalance (see
-# docs/deploy-kafka.md, "What the client code relies on"); bronze holds the offsets of record,
-# so a consumer that does not leave in time is left to the broker's session timeout.
+# close() can still block, on an unreachable broker (docs/deploy-kafka.md, "What the client code
+# relies on"); bronze holds the offsets of record, so a consumer that does not leave in time is
+# left to the broker's session timeout.
 _LEAVE_GROUP_S = 10.0
 
 

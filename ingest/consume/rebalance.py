@@ -108,10 +108,21 @@ class Rebalancer:
         keys = [(tp.topic, tp.partition) for tp in partitions]
         self.settle(keys)
         self._forget(keys, "revoked")
+        self._unassign(consumer, partitions)
 
     def on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Drops the partitions at once: another member may own them already."""
         self._forget([(tp.topic, tp.partition) for tp in partitions], "lost")
+        self._unassign(consumer, partitions)
+
+    def _unassign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Gives the partitions up explicitly. Left to the client, it first asks librdkafka for
+        the rebalance protocol, which can block for good in the revocation close() triggers,
+        with the GIL held (docs/deploy-kafka.md, "What the client code relies on")."""
+        if self.incremental:
+            consumer.incremental_unassign(partitions)
+        else:
+            consumer.unassign()
 
     def _forget(self, keys: list[TopicPartitionKey], kind: str) -> None:
         self.buffer.forget(keys)
