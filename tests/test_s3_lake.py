@@ -29,6 +29,7 @@ from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS
 from eventlake.settings import Settings
 from ingest.simulator import SimulationOptions, simulate
+from ingest.simulator.stream import topic_for
 from operations import maintenance
 from orchestration.jobs import DAY_TABLES, WHOLE_TABLES
 from orchestration.materialize import event_day_span, materialize_days
@@ -46,13 +47,43 @@ from tests.s3_lake_checks import (
 )
 
 # Importable once `tests.ingest.conftest` (imported above) put its folder on sys.path
-from ingest_checks import assert_exactly_once, true_ends  # isort: skip
+from ingest_checks import assert_exactly_once, produce, true_ends  # isort: skip
 from processes import EVENTLAKE, env_for  # isort: skip
 
 broker_bootstrap = ingest_fixtures.broker_bootstrap  # the ingest tests' broker, as a fixture here
 ROOT = Path(__file__).resolve().parents[1]
 
 TRAFFIC = SimulationOptions(count=3000, days=2, users=150, seed=21, duplicates=0.02, malformed=0.02)
+
+
+def signed_up_buyer(settings: Settings) -> list[tuple[str, bytes, bytes]]:
+    """Returns a signup and an order of one new user, 1 and 2 hours ago, as (topic, key, value).
+
+    Whether a simulated user who signed up also orders within two days depends on the hour the
+    simulation starts; these two messages make the segment case certain.
+    """
+    now_ms, user = int(time.time() * 1000), "u-s3-buyer"
+    signup = {
+        "user_id": user, "signup_source": "organic", "plan": "pro", "country": "DE",
+    }  # fmt: skip
+    item = {"product_id": "P0001", "quantity": 2, "unit_price": 10.5}
+    order = {
+        "user_id": user, "order_id": "o-s3-buyer", "total_amount": 21.0,
+        "currency": "EUR", "items": [item],
+    }  # fmt: skip
+    found = []
+    for kind, payload, ago_ms in (
+        ("user_signup", signup, 7_200_000),
+        ("order_placed", order, 3_600_000),
+    ):
+        topic = topic_for(kind, settings.topics)
+        event = {
+            "event_id": f"s3-buyer-{kind}", "event_type": kind, "aggregate_id": user,
+            "payload": payload, "schema_version": 2, "metadata": {"source": "web"},
+            "timestamp": now_ms - ago_ms,
+        }  # fmt: skip
+        found.append((topic, user.encode(), json.dumps(event).encode()))
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +139,7 @@ def s3_run(
         Settings.from_env(env=s3_env(moto_endpoint)), broker_bootstrap
     )
     sim = simulate(settings, TRAFFIC, progress=False)
+    produce(settings, signed_up_buyer(settings))
     cwd = tmp_path_factory.mktemp("s3-run")  # also the DAGSTER_HOME of materialize
     ingested = run_cli(settings, "ingest", "--until-idle", "--log-level", "DEBUG", cwd=cwd)
     first, last = event_day_span(settings)
@@ -115,7 +147,7 @@ def s3_run(
         settings, "materialize", "--from", str(first), "--to", str(last),
         "--log-level", "DEBUG", cwd=cwd,
     )  # fmt: skip
-    return S3Run(settings, first, last, sim.produced, ingested, materialized, cwd)
+    return S3Run(settings, first, last, sim.produced + 2, ingested, materialized, cwd)
 
 
 def test_the_ingester_writes_every_offset_once_to_s3(s3_run: S3Run) -> None:
