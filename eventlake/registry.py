@@ -236,12 +236,15 @@ SENSITIVE_FIELDS: Mapping[str, tuple[str, ...]] = {
 
 
 def topic_for(event_type: str, topics: Sequence[str]) -> str:
-    """Returns the topic of a registered event type among `topics` (the settings' topics).
+    """Returns the topic of an event type among `topics` (the settings' topics).
 
     The registry's default topic when it is one of them, else the topic at the same position
     as the default among the default topics (wrapping), so custom topic lists still split users
-    from commerce.
+    from commerce. A type the registry does not know goes to the first topic (the ingester
+    keeps such events, marked unregistered).
     """
+    if event_type not in REGISTRY:
+        return topics[0]
     default = REGISTRY[event_type].topic
     if default in topics:
         return default
