@@ -297,3 +297,24 @@ def test_a_write_key_over_its_rate_is_told_when_to_retry(server: Server) -> None
 def test_days_are_dates_in_every_answer(server: Server) -> None:
     (first,) = get(server, "/v1/figures/daily_active_users").json()[:1]
     assert date.fromisoformat(first["day"]) >= server.lake.first
+
+
+# --- the Grafana example ---------------------------------------------------------------------
+
+GRAFANA = Path(__file__).resolve().parents[2] / "deploy" / "grafana"
+
+
+def test_every_grafana_panel_is_answered_with_its_columns(server: Server) -> None:
+    board = json.loads((GRAFANA / "dashboards" / "eventlake.json").read_text())
+    values = {"${__from:date:YYYY-MM-DD}": str(server.lake.first),
+              "${__to:date:YYYY-MM-DD}": str(server.lake.last), "$currency": "EUR"}  # fmt: skip
+    targets = [t for p in board["panels"] for t in p["targets"]]
+    assert len(targets) == len(board["panels"]) >= 5
+    for t in targets:
+        params = {p["key"]: values.get(p["value"], p["value"]) for p in t["url_options"]["params"]}
+        answer = get(server, t["url"], **params)
+        assert answer.status_code == 200, (t["url"], answer.text)
+        found = answer.json()
+        assert found, f"{t['url']} answered no rows"
+        wanted = {c["selector"] for c in t["columns"]}
+        assert wanted <= set(found[0]), (t["url"], wanted - set(found[0]))
