@@ -18,12 +18,13 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from api.guards import require_token
 from api.live import LiveFigures
 from api.responses import Format, framed
-from dashboard.data import commerce, lake_state, overview, people
+from dashboard.data import commerce, event_types, lake_state, overview, people
 from dashboard.data.scope import Scope, Segment
 from eventlake.errors import EventlakeError
+from eventlake.registry import REGISTRY
 from eventlake.settings import Settings
 
-DAYS, CURRENCY = "days", "currency"
+DAYS, CURRENCY, EVENT_TYPE = "days", "currency", "event_type"
 T = TypeVar("T")
 
 
@@ -55,6 +56,9 @@ FIGURES: dict[str, Figure] = {
     "lifecycle_daily": Figure(people.lifecycle, frozenset({DAYS}), "new, returning, dormant"),
     "cohort_retention": Figure(people.cohorts, frozenset({DAYS}), "weekly signup cohorts"),
     "customer_rfm": Figure(people.customers, frozenset(), "recency, frequency, monetary"),
+    "events_daily": Figure(
+        event_types.events_by_type, frozenset({DAYS, EVENT_TYPE}), "events and users per type"
+    ),
 }
 LIVE_PARTS = ("users", "revenue", "funnel")
 
@@ -111,6 +115,7 @@ def scope_of(
     plan: Annotated[list[str] | None, Query()] = None,
     signup_source: Annotated[list[str] | None, Query()] = None,
     country: Annotated[list[str] | None, Query()] = None,
+    event_type: Annotated[list[str] | None, Query(description="events_daily only")] = None,
     as_of: Annotated[datetime | None, Query(description="read the lake as of this moment")] = None,
 ) -> Scope:
     """Returns the scope of the query parameters (no days: every day)."""
@@ -118,6 +123,9 @@ def scope_of(
         raise HTTPException(400, f"from {first} is after to {last}")
     if as_of is not None and as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=UTC)
+    unknown = sorted(set(event_type or ()) - set(REGISTRY))
+    if unknown:
+        raise HTTPException(400, f"unknown event type {unknown[0]!r}; one of {', '.join(REGISTRY)}")
     segment = Segment(tuple(plan or ()), tuple(signup_source or ()), tuple(country or ()))
     return Scope(
         first=first or date.min,
@@ -125,6 +133,7 @@ def scope_of(
         as_of=as_of,
         currencies=tuple(currency or ()),
         segment=segment,
+        event_types=tuple(event_type or ()),
     )
 
 
@@ -149,6 +158,8 @@ def check_filters(name: str, allowed: frozenset[str], scope: Scope) -> None:
         raise HTTPException(400, f"{name} is not per day: from and to do not apply")
     if CURRENCY not in allowed and scope.currencies:
         raise HTTPException(400, f"{name} is not per currency: currency does not apply")
+    if EVENT_TYPE not in allowed and scope.event_types:
+        raise HTTPException(400, f"{name} is not per event type: event_type does not apply")
 
 
 def answer(query: Callable[[], T]) -> T:

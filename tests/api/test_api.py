@@ -27,7 +27,12 @@ from api.capture import MAX_BATCH
 from api.figures import FIGURES
 from dashboard.data.scope import Scope, Segment
 from eventlake import lake, outgoing
-from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS, GOLD_REVENUE_DAILY
+from eventlake.catalog import (
+    BRONZE_DEAD_LETTERS,
+    BRONZE_EVENTS,
+    GOLD_REVENUE_DAILY,
+    SILVER_EVENTS,
+)
 from eventlake.settings import Settings
 from tests.ingest import conftest as ingest_fixtures
 
@@ -135,6 +140,25 @@ def test_filtered_figures_are_the_filtered_queries(server: Server) -> None:
     assert found["orders"].sum() < everyone["orders"].sum()  # the segment did narrow it
 
 
+def test_events_by_type_count_silver(server: Server) -> None:
+    settings = server.lake.settings
+    silver = (
+        lake.scan(settings, SILVER_EVENTS)
+        .filter(pl.col("event_type").is_in(["order_placed", "login"]))
+        .collect()
+    )
+    expected = (
+        silver.group_by(day="event_date", event_type="event_type")
+        .agg(events=pl.len(), users=pl.col("user_id").n_unique())
+        .sort("day", "event_type")
+    )
+    params = {"event_type": ["order_placed", "login"]}
+    found = rows(get(server, "/v1/figures/events_daily", **params), expected)
+    assert expected.height > 0
+    assert_frame_equal(found, expected, check_dtypes=False)
+    assert get(server, "/v1/figures/events_daily", event_type="nope").status_code == 400
+
+
 def test_csv_and_arrow_hold_the_same_figures(server: Server) -> None:
     expected = FIGURES["funnel_daily"].query(server.lake.settings, Scope())
     csv = get(server, "/v1/figures/funnel_daily", format="csv")
@@ -160,6 +184,7 @@ def test_live_figures_of_today(server: Server) -> None:
         ("/v1/figures/nope", {}, 404),
         ("/v1/figures/funnel_daily", {"currency": "EUR"}, 400),  # not per currency
         ("/v1/figures/customer_rfm", {"from": "2026-01-01"}, 400),  # not per day
+        ("/v1/figures/revenue_daily", {"event_type": "login"}, 400),  # not per event type
         ("/v1/figures/revenue_daily", {"from": "2026-13-01"}, 400),
         ("/v1/figures/revenue_daily", {"from": "2026-02-02", "to": "2026-02-01"}, 400),
         ("/v1/figures/revenue_daily", {"format": "xml"}, 400),
