@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from api.capture import capture_router
@@ -37,6 +38,13 @@ def create_app(settings: Settings, producer: EventProducer | None = None) -> Fas
         summary="Send events over HTTP; read every figure of the dashboard.",
         lifespan=lifespan,
     )
+    if settings.api_cors_origins:  # web pages of these origins may post events and read figures
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.api_cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "Authorization", "X-Write-Key"],
+        )
     app.include_router(capture_router(settings, sender))
     app.include_router(figures_router(settings))
 

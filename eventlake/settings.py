@@ -37,6 +37,7 @@ ENV_VARS: dict[str, str] = {
     "api_token": "EVENTLAKE_API_TOKEN",
     "api_max_body_bytes": "EVENTLAKE_API_MAX_BODY_BYTES",
     "api_rate_limit": "EVENTLAKE_API_RATE_LIMIT",
+    "api_cors_origins": "EVENTLAKE_API_CORS_ORIGINS",
 }
 
 
@@ -73,6 +74,7 @@ class Settings:
     api_token: str | None = None
     api_max_body_bytes: int = 1024 * 1024  # one capture request
     api_rate_limit: int = 1000  # events per second per write key (bursts of one second's worth)
+    api_cors_origins: tuple[str, ...] = ()  # web origins whose pages may call the API ("*": any)
     # Where bronze/ and dim/ are read from when that is not `lake_root`: a rebuild into a
     # scratch lake reads the real event log (set in code, never from the environment).
     log_root: str | None = None
@@ -121,6 +123,7 @@ class Settings:
             "api_token": None if self.api_token is None else "***",
             "api_max_body_bytes": self.api_max_body_bytes,
             "api_rate_limit": self.api_rate_limit,
+            "api_cors_origins": list(self.api_cors_origins),
         }
 
     def __repr__(self) -> str:  # never let a secret reach a log through repr()
@@ -166,6 +169,12 @@ def _parse(name: str, var: str, raw: str) -> Any:
             if not topics:
                 raise ValueError("expected a comma-separated list of topic names")
             return topics
+        if name == "api_cors_origins":
+            origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+            bad = [o for o in origins if o != "*" and not re.fullmatch(r"https?://[^/\s]+", o)]
+            if bad:
+                raise ValueError(f"expected origins like https://app.example.com, not {bad[0]}")
+            return origins
         if name == "start_date":
             return date.fromisoformat(raw)
         if name in ("max_message_bytes", "api_max_body_bytes"):

@@ -44,6 +44,7 @@ from ingest_checks import free_port  # isort: skip
 broker_bootstrap = ingest_fixtures.broker_bootstrap
 TOKEN, WRITE_KEY = "figures-token", "write-key-1"
 RATE = 200  # events per second per write key on the test server
+ORIGIN = "https://shop.example.com"  # the web page allowed to call the test server
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, broker_bootstrap: str) -> I
     kafka = ingest_fixtures.fresh_settings(built.settings, broker_bootstrap)
     port = free_port()
     env = {**env_for(kafka), "EVENTLAKE_API_TOKEN": TOKEN, "EVENTLAKE_API_WRITE_KEY": WRITE_KEY,
-           "EVENTLAKE_API_RATE_LIMIT": str(RATE), "EVENTLAKE_API_MAX_BODY_BYTES": "200000"}  # fmt: skip
+           "EVENTLAKE_API_RATE_LIMIT": str(RATE), "EVENTLAKE_API_MAX_BODY_BYTES": "200000",
+           "EVENTLAKE_API_CORS_ORIGINS": ORIGIN}  # fmt: skip
     process = subprocess.Popen(
         [EVENTLAKE, "api", "--port", str(port), "--log-level", "WARNING"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -126,15 +128,19 @@ def test_revenue_everyone_is_the_gold_table(server: Server) -> None:
 
 def test_filtered_figures_are_the_filtered_queries(server: Server) -> None:
     lake_ = server.lake
-    first = lake_.last - timedelta(days=2)
-    plans = Segment(plans=("pro", "business"))
-    scope = Scope(first=first, last=lake_.last, currencies=("EUR",), segment=plans)
+    signed_up = Segment(plans=("free", "pro", "business"))  # users with a signup event
+    scope = Scope(first=lake_.first, last=lake_.last, segment=signed_up)
+    theirs = FIGURES["revenue_daily"].query(lake_.settings, scope)
+    assert theirs.height > 0, "no signed-up user ordered: the simulated lake lacks the case"
+    top = theirs.group_by("currency").agg(pl.col("orders").sum()).sort("orders")["currency"][-1]
+    scope = replace(scope, currencies=(top,))
     expected = FIGURES["revenue_daily"].query(lake_.settings, scope)
     response = get(server, "/v1/figures/revenue_daily", **{
-        "from": str(first), "to": str(lake_.last), "currency": "EUR", "plan": ["pro", "business"],
+        "from": str(lake_.first), "to": str(lake_.last), "currency": top,
+        "plan": ["free", "pro", "business"],
     })  # fmt: skip
     found = rows(response, expected)
-    assert expected.height > 0 and set(found["currency"]) == {"EUR"}
+    assert expected.height > 0 and set(found["currency"]) == {top}
     assert_frame_equal(found, expected, check_exact=False, rel_tol=1e-12)
     everyone = FIGURES["revenue_daily"].query(lake_.settings, replace(scope, segment=Segment()))
     assert found["orders"].sum() < everyone["orders"].sum()  # the segment did narrow it
@@ -285,6 +291,18 @@ def test_captured_events_reach_bronze_exactly_rejects_never(server: Server, tmp_
     assert lake.open_table(ingested, BRONZE_DEAD_LETTERS) is None or (
         lake.scan(ingested, BRONZE_DEAD_LETTERS).collect().height == 0
     )
+
+
+def test_a_web_page_of_an_allowed_origin_may_post_events(server: Server) -> None:
+    def preflight(origin: str) -> httpx.Response:
+        headers = {"Origin": origin, "Access-Control-Request-Method": "POST",
+                   "Access-Control-Request-Headers": "content-type,x-write-key"}  # fmt: skip
+        return httpx.options(f"{server.url}/v1/events", headers=headers, timeout=10)
+
+    allowed = preflight(ORIGIN)
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == ORIGIN
+    assert "access-control-allow-origin" not in preflight("https://evil.example.com").headers
 
 
 def test_capture_needs_the_write_key(server: Server) -> None:
