@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -96,6 +97,11 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
 
 
+def tracing_wanted() -> bool:
+    """Whether OTEL_* variables are set at all (OpenTelemetry loads only then: --help stays fast)."""
+    return any(name.startswith("OTEL_EXPORTER_OTLP") for name in os.environ)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit code (0 ok, 1 failure, 2 usage error)."""
     parser = build_parser()
@@ -105,6 +111,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if tracing_wanted():
+        from eventlake import tracing
+
+        tracing.configure(args.command)
+        tracing.add_ids_to_logs()
     try:
         settings = _settings(args)
         handler: Any = args.handler

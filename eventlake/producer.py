@@ -24,6 +24,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
 
+from eventlake import tracing
 from eventlake.kafka_clients import client_config, new_client
 from eventlake.outgoing import OutgoingEvent
 from eventlake.registry import topic_for
@@ -74,15 +75,27 @@ class EventProducer:
 
     def send(self, event: OutgoingEvent, on_delivery: OnDelivery | None = None) -> None:
         """Queues `event` for its topic (returns at once; the outcome comes to `on_delivery`,
-        and a failure is also kept for `flush`)."""
+        and a failure is also kept for `flush`). With tracing on, a producer span is recorded
+        and its context sent in the message's `traceparent` header."""
         topic = topic_for(event.event_type, self._topics)
-        self.send_message(topic, event.key, event.value, on_delivery)
+        if not tracing.is_on():
+            self.send_message(topic, event.key, event.value, on_delivery)
+            return
+        attributes = {
+            "messaging.system": "kafka",
+            "messaging.destination.name": topic,
+            "eventlake.event_type": event.event_type,
+            "eventlake.event_id": event.event_id,
+        }
+        with tracing.span("eventlake produce", attributes, kind=tracing.trace.SpanKind.PRODUCER):
+            self.send_message(topic, event.key, event.value, on_delivery)
 
     def send_message(
         self, topic: str, key: bytes | None, value: bytes, on_delivery: OnDelivery | None = None
     ) -> None:
         """Queues an already-encoded message (for tools that replay or exercise the wire
-        format; services use `send`)."""
+        format; services use `send`), with the current trace context in its headers."""
+        headers: list[tuple[str, str | bytes | None]] | None = list(tracing.headers()) or None
 
         def delivered(err: KafkaError | None, msg: Message) -> None:
             if err is not None:
@@ -98,7 +111,7 @@ class EventProducer:
 
         while True:
             try:
-                self._producer.produce(topic, value, key, on_delivery=delivered)
+                self._producer.produce(topic, value, key, on_delivery=delivered, headers=headers)
                 return
             except BufferError:  # the local queue is full: let librdkafka send some first
                 self._producer.poll(0.05)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from eventlake import tracing
 from eventlake.settings import Settings
 
 
@@ -13,3 +18,17 @@ from eventlake.settings import Settings
 def settings(tmp_path: Path) -> Settings:
     """Settings for a fresh, empty lake in a temporary folder (environment ignored)."""
     return Settings.from_env(env={}, lake_root=str(tmp_path / "lake"))
+
+
+@pytest.fixture
+def traces() -> Iterator[InMemorySpanExporter]:
+    """Tracing on for the test, every finished span kept in memory (the SDK's own exporter)."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracing.use(provider)
+    try:
+        yield exporter
+    finally:
+        tracing.use(None)
+        provider.shutdown()

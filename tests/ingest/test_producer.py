@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from confluent_kafka import Consumer
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from eventlake import outgoing
+from eventlake import outgoing, tracing
 from eventlake.envelope import Event, parse
 from eventlake.outgoing import InvalidEvent, OrderItem
 from eventlake.producer import Delivery, DeliveryFailed, EventProducer
@@ -131,3 +132,41 @@ def read_back(settings: Settings, topic: str, n: int) -> list[tuple[bytes | None
             found.append((msg.key(), msg.value()))
     consumer.close()
     return found
+
+
+def test_with_tracing_on_the_trace_context_travels_in_the_headers(
+    kafka_settings: Settings, traces: InMemorySpanExporter
+) -> None:
+    event = outgoing.login("u-traced")
+    with tracing.span("checkout") as parent, EventProducer(kafka_settings) as producer:
+        producer.send(event)
+    assert parent is not None
+    (produced,) = [s for s in traces.get_finished_spans() if s.name == "eventlake produce"]
+    trace_id = parent.get_span_context().trace_id
+    assert produced.context.trace_id == trace_id and produced.parent is not None
+    assert produced.attributes["eventlake.event_id"] == event.event_id
+    assert produced.attributes["messaging.destination.name"] == kafka_settings.topics[0]
+
+    consumer = Consumer(cluster.client_config(kafka_settings, {
+        "group.id": f"{kafka_settings.group_id}-trace", "auto.offset.reset": "earliest",
+    }))  # fmt: skip
+    consumer.subscribe([kafka_settings.topics[0]])
+    msg = None
+    deadline = datetime.now(UTC) + timedelta(seconds=30)
+    while msg is None and datetime.now(UTC) < deadline:
+        found = consumer.poll(0.5)
+        msg = found if found is not None and found.error() is None else None
+    consumer.close()
+    assert msg is not None
+    carried = tracing.context_of(msg.headers())
+    assert carried is not None
+    span_context = tracing.trace.get_current_span(carried).get_span_context()
+    assert span_context.trace_id == trace_id
+    assert span_context.span_id == produced.context.span_id
+
+
+def test_with_tracing_off_nothing_is_added(kafka_settings: Settings) -> None:
+    assert not tracing.is_on()
+    assert tracing.headers() == [] and tracing.current_ids() is None
+    with tracing.span("anything") as current:
+        assert current is None
