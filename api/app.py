@@ -6,17 +6,17 @@ the code) served by uvicorn, the usual pairing for a small, well-kept Python HTT
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from api.capture import capture_router
 from api.figures import figures_router
-from eventlake import __version__
+from eventlake import __version__, tracing
 from eventlake.producer import EventProducer
 from eventlake.settings import Settings
 
@@ -47,6 +47,19 @@ def create_app(settings: Settings, producer: EventProducer | None = None) -> Fas
         )
     app.include_router(capture_router(settings, sender))
     app.include_router(figures_router(settings))
+
+    @app.middleware("http")
+    async def traced(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        if not tracing.is_on():
+            return await call_next(request)
+        attributes = {"http.request.method": request.method, "url.path": request.url.path}
+        with tracing.span(f"eventlake api {request.method}", attributes) as span:
+            response = await call_next(request)
+            if span is not None:
+                span.set_attribute("http.response.status_code", response.status_code)
+            return response
 
     @app.get("/health", tags=["health"], summary="200 while the server runs")
     def health() -> dict[str, str]:

@@ -33,6 +33,7 @@ from dashboard.data import (
     segments,
 )
 from dashboard.data.scope import Scope
+from eventlake import tracing
 from eventlake.catalog import TableSpec
 from eventlake.settings import Settings
 
@@ -60,11 +61,24 @@ _kept = st.cache_data(ttl=SLOW_TTL_SECONDS, show_spinner=False, hash_funcs=_hash
 SHORT_LIVED: list[Any] = []  # the cached functions of the short ttl, for `clear_short`
 
 
+def _traced(name: str, func: Callable[P, R]) -> Callable[P, R]:
+    """Returns `func` recording a span per call while tracing is on (docs/operations.md)."""
+
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        if not tracing.is_on():
+            return func(*args, **kwargs)
+        with tracing.span(f"dashboard query {name}"):
+            return func(*args, **kwargs)
+
+    call.__doc__ = func.__doc__
+    return call
+
+
 def _cached(func: Callable[P, R]) -> Callable[P, R]:
-    """Caches `func` for TTL_SECONDS (and registers it with `clear_short`)."""
+    """Caches `func` for TTL_SECONDS (and registers it with `clear_short`); traced."""
     cached = _short(func)
     SHORT_LIVED.append(cached)
-    return cached
+    return _traced(func.__name__, cached)
 
 
 Query = Callable[[Settings, Scope], R]
@@ -87,8 +101,8 @@ def _short_on(func: Query[R], *fields: str) -> Query[R]:
 
 def _kept_on(func: Query[R], *fields: str) -> Query[R]:
     """Returns `func` cached for SLOW_TTL_SECONDS, keyed on the settings and the scope's
-    `fields`."""
-    return _keyed(_kept(func), fields)
+    `fields`; traced."""
+    return _keyed(_traced(func.__name__, _kept(func)), fields)
 
 
 DAYS = ("first", "last")

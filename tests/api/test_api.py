@@ -21,8 +21,11 @@ import httpx
 import msgspec
 import polars as pl
 import pytest
+from fastapi.testclient import TestClient
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from polars.testing import assert_frame_equal
 
+from api.app import create_app
 from api.capture import MAX_BATCH
 from api.figures import FIGURES
 from dashboard.data.scope import Scope, Segment
@@ -361,3 +364,15 @@ def test_every_grafana_panel_is_answered_with_its_columns(server: Server) -> Non
         assert found, f"{t['url']} answered no rows"
         wanted = {c["selector"] for c in t["columns"]}
         assert wanted <= set(found[0]), (t["url"], wanted - set(found[0]))
+
+
+def test_with_tracing_on_each_request_is_a_span(
+    settings: Settings, traces: InMemorySpanExporter
+) -> None:
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/health").status_code == 200
+        assert client.get("/v1/figures/nope").status_code == 404
+    spans = [s for s in traces.get_finished_spans() if s.name == "eventlake api GET"]
+    statuses = sorted(s.attributes["http.response.status_code"] for s in spans)
+    assert statuses == [200, 404]
+    assert {s.attributes["url.path"] for s in spans} == {"/health", "/v1/figures/nope"}
