@@ -125,6 +125,14 @@ select cal.day, coalesce(active, 0) as active, coalesce(new, 0) as new,
   coalesce(active, 0) - coalesce(new, 0) - coalesce(ret, 0) as resurrecting,
   coalesce(before, 0) - coalesce(ret, 0) as dormant
 from cal left join t using (day) left join y using (day)""",
+    "gold/traffic_hourly": f"""
+select event_date as day, date_trunc('hour', event_time) as hour, count(*) as events,
+  count(distinct user_id) as active_users
+from events where event_date {IN_SPAN} group by all""",
+    "gold/revenue_hourly": f"""with {COUNTED}
+select event_date as day, date_trunc('hour', event_time) as hour, currency, count(*) as orders,
+  sum(total_amount) as revenue
+from counted where event_date {IN_SPAN} group by all""",
     "gold/cohort_retention": """
 with first_signup as (
   select user_id, date_trunc('week', min(event_time)::date)::date as cohort_week

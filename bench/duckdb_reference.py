@@ -45,6 +45,8 @@ KEYS: dict[str, list[str]] = {
     "gold/funnel_daily": ["day"],
     "gold/product_performance": ["day", "product_id"],
     "gold/lifecycle_daily": ["day"],
+    "gold/traffic_hourly": ["hour"],
+    "gold/revenue_hourly": ["hour", "currency"],
     "gold/cohort_retention": ["cohort_week", "week_offset"],
     "gold/customer_rfm": ["user_id"],
 }
@@ -172,6 +174,8 @@ DAY_UPDATE: dict[str, tuple[Offsets, dict[str, Offsets]]] = {
         {"product_events": (0, 0), "items": (0, 0), "orders": None},
     ),
     "gold/lifecycle_daily": ((0, 1), {"activity": None}),
+    "gold/traffic_hourly": ((0, 0), {"events": (0, 0)}),
+    "gold/revenue_hourly": ((0, 0), {"orders": None}),
     "gold/cohort_retention": (None, {"signups": None, "activity": None}),
     "gold/customer_rfm": (None, {"orders": None, "activity": None}),
 }

@@ -454,6 +454,33 @@ GOLD_LIFECYCLE_DAILY = _gold(
     ("day",),
 )
 
+GOLD_TRAFFIC_HOURLY = _gold(
+    "traffic_hourly",
+    {
+        "day": pl.Date(),
+        "hour": _UTC_US,
+        "events": pl.Int64(),
+        "active_users": pl.Int64(),
+    },
+    "One row per UTC hour with silver events: the events and the distinct users among them.",
+    "day",
+    ("day", "hour"),
+)
+GOLD_REVENUE_HOURLY = _gold(
+    "revenue_hourly",
+    {
+        "day": pl.Date(),
+        "hour": _UTC_US,
+        "currency": pl.String(),
+        "orders": pl.Int64(),
+        "revenue": pl.Float64(),
+    },
+    "One row per UTC hour and currency with counted orders (an order counts once, in the hour "
+    "of its earliest event): orders and revenue.",
+    "day",
+    ("day", "hour", "currency"),
+)
+
 # The audit trail of the read models (written by the restatement ledger and reconciliation).
 AUDIT_RESTATEMENTS = TableSpec(
     "audit/restatements",
@@ -543,6 +570,8 @@ TABLES: tuple[TableSpec, ...] = (
     GOLD_CUSTOMER_RFM,
     GOLD_PRODUCT_PERFORMANCE,
     GOLD_LIFECYCLE_DAILY,
+    GOLD_TRAFFIC_HOURLY,
+    GOLD_REVENUE_HOURLY,
     AUDIT_RESTATEMENTS,
     AUDIT_RECONCILIATION,
     PRIVACY_SUBJECT_KEYS,
@@ -559,6 +588,8 @@ GOLD_TABLES: tuple[TableSpec, ...] = (
     GOLD_FUNNEL_DAILY,
     GOLD_PRODUCT_PERFORMANCE,
     GOLD_LIFECYCLE_DAILY,
+    GOLD_TRAFFIC_HOURLY,
+    GOLD_REVENUE_HOURLY,
     GOLD_COHORT_RETENTION,
     GOLD_CUSTOMER_RFM,
 )

@@ -37,6 +37,7 @@ from eventlake.catalog import (
     GOLD_PRODUCT_PERFORMANCE,
     GOLD_REVENUE_BY_PRODUCT,
     GOLD_REVENUE_DAILY,
+    GOLD_REVENUE_HOURLY,
     SILVER_ORDERS,
     SILVER_USER_ACTIVITY_DAILY,
     TableSpec,
@@ -48,6 +49,7 @@ ORDER_TABLES: tuple[TableSpec, ...] = (
     GOLD_REVENUE_DAILY,
     GOLD_REVENUE_BY_PRODUCT,
     GOLD_PRODUCT_PERFORMANCE,
+    GOLD_REVENUE_HOURLY,
 )
 _PAGE = 1000
 Days = dict[dg.AssetKey, set[date]]

@@ -7,6 +7,7 @@ import dagster as dg
 from assets.active_users import daily_active_users_asset
 from assets.cohorts import cohort_retention_table
 from assets.funnel import funnel_daily_asset
+from assets.hourly import revenue_hourly_asset, traffic_hourly_asset
 from assets.lifecycle import lifecycle_daily_asset
 from assets.products import DIM_PRODUCTS_SOURCE, product_performance_asset
 from assets.revenue import revenue_by_product_asset, revenue_daily_asset
@@ -73,6 +74,8 @@ def day_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinit
         funnel_daily_asset(partitions_def),
         product_performance_asset(partitions_def),
         lifecycle_daily_asset(partitions_def),
+        traffic_hourly_asset(partitions_def),
+        revenue_hourly_asset(partitions_def),
     ]
 
 
