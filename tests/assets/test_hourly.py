@@ -8,7 +8,7 @@ import polars as pl
 from polars.testing import assert_frame_equal
 
 from eventlake import lake
-from eventlake.catalog import GOLD_REVENUE_HOURLY, GOLD_TRAFFIC_HOURLY
+from eventlake.catalog import GOLD_REVENUE_DAILY, GOLD_REVENUE_HOURLY, GOLD_TRAFFIC_HOURLY
 from eventlake.settings import Settings
 from orchestration.materialize import materialize_days
 from tests.assets.bronze_log_rows import append_bronze, login, order
@@ -56,6 +56,13 @@ def test_hours_count_events_users_and_orders_once(settings: Settings) -> None:
         lake.scan(settings, GOLD_REVENUE_HOURLY).collect().sort("hour", "currency"),
         revenue([(D1, 10, "EUR", 1, 10.0), (D1, 10, "USD", 1, 5.5), (D1, 23, "EUR", 1, 2.0)]),
     )
+    hours = (
+        lake.scan(settings, GOLD_REVENUE_HOURLY)
+        .group_by("day", "currency")
+        .agg(pl.col("orders", "revenue").sum())
+    )
+    daily = lake.scan(settings, GOLD_REVENUE_DAILY).select("day", "currency", "orders", "revenue")
+    assert_frame_equal(hours.collect().sort(pl.all()), daily.collect().sort(pl.all()))
 
 
 def test_a_late_event_lands_in_its_hour(settings: Settings) -> None:
