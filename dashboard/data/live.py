@@ -38,7 +38,7 @@ from eventlake.settings import Settings
 
 _COLUMNS = ("event_id", "event_type", "event_time", "event_date", "payload", *WINNER_ORDER)
 _USER_ID = r'"user_id":"([^"\\]*)"'  # in compact JSON, an id without escapes
-_ORDER_HASH = pl.col("order_id").hash(seed=0x0D3E)
+ORDER_HASH = pl.col("order_id").hash(seed=0x0D3E)
 _USER_HASH = pl.col("user_id").hash(seed=0x05E7)  # 64 bits: a collision is ~1e-9 at 10M users
 
 
@@ -142,7 +142,7 @@ def past_order_ids(settings: Settings, scope: Scope) -> pl.DataFrame:
     frame = lake.scan(settings, SILVER_ORDERS, version=scope.as_of).filter(
         pl.col("event_date") < scope.last
     )
-    return reads.collect(SILVER_ORDERS, frame.select(order_hash=_ORDER_HASH))
+    return reads.collect(SILVER_ORDERS, frame.select(order_hash=ORDER_HASH))
 
 
 def segment_today(
@@ -232,7 +232,7 @@ def live_day(
     mine = restrict(events.lazy(), users)
     placed = (
         orders(decoded_orders(mine))
-        .with_columns(order_hash=_ORDER_HASH)
+        .with_columns(order_hash=ORDER_HASH)
         .join(past_orders.lazy(), on="order_hash", how="anti")
         .drop("order_hash")
     )
