@@ -36,11 +36,10 @@ from eventlake.settings import Settings
 
 @dataclass(frozen=True)
 class Probe:
-    """What the explorer looks up: a user with events, and an event id in the range."""
+    """What the explorer looks up: a user with events, and an event id of the log."""
 
     user: str
-    event_id: str  # from the middle of the range
-    recent_event_id: str  # from the middle of its last week
+    event_id: str  # from the middle of the log's days
 
 
 @dataclass(frozen=True)
@@ -147,18 +146,12 @@ def explorer_user(run: Run) -> None:
 
 
 def explorer_event(run: Run) -> None:
-    """Event explorer: an event id searched in the last 7 days of the range (the default)."""
+    """Event explorer: an event id searched in every day of the log (the default)."""
     _frame(run, (BRONZE_EVENTS, SILVER_EVENTS, BRONZE_DEAD_LETTERS))
-    scope = run.scope
-    first = max(scope.first, scope.last - timedelta(days=6))
-    cache.event_by_id(run.settings, replace(scope, event_id=run.probe.recent_event_id, first=first))
-
-
-def explorer_event_range(run: Run) -> None:
-    """Event explorer: an event id searched in all the selected days (asked for)."""
-    _frame(run, (BRONZE_EVENTS, SILVER_EVENTS, BRONZE_DEAD_LETTERS))
-    scope = run.scope
-    cache.event_by_id(run.settings, replace(scope, event_id=run.probe.event_id))
+    scope = replace(
+        run.scope, event_id=run.probe.event_id, first=run.settings.start_date, last=run.now.date()
+    )
+    cache.event_by_id(run.settings, scope)
 
 
 PAGES: dict[str, Callable[[Run], None]] = {
@@ -171,11 +164,8 @@ PAGES: dict[str, Callable[[Run], None]] = {
     "Products": products,
     "Lifecycle": lifecycle,
     "Pipeline health": pipeline,
-    "Event explorer: a typical user's history": explorer_user,
-    "Event explorer: an event id (last 7 days)": explorer_event,
-}
-EXTRA: dict[str, Callable[[Run], None]] = {
-    "Event explorer: an event id in the 30 selected days": explorer_event_range,
+    "Event explorer: a user's history": explorer_user,
+    "Event explorer: an event id (every day)": explorer_event,
 }
 
 
