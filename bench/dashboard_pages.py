@@ -27,6 +27,7 @@ from eventlake.catalog import (
     GOLD_REVENUE_BY_PRODUCT,
     GOLD_REVENUE_DAILY,
     GOLD_SESSIONS_DAILY,
+    SILVER_EVENT_INDEX,
     SILVER_EVENTS,
     SILVER_SESSIONS,
     TableSpec,
@@ -137,7 +138,7 @@ def pipeline(run: Run) -> None:
 
 def explorer_user(run: Run) -> None:
     """Event explorer: a user's history in the range."""
-    _frame(run, (BRONZE_EVENTS, SILVER_EVENTS, BRONZE_DEAD_LETTERS))
+    _frame(run, (BRONZE_EVENTS, SILVER_EVENT_INDEX, SILVER_EVENTS, BRONZE_DEAD_LETTERS))
     s, user = run.settings, replace(run.scope, aggregate_id=run.probe.user)
     cache.recent_user(s, run.scope)
     cache.aggregate_history(s, user)
@@ -147,7 +148,7 @@ def explorer_user(run: Run) -> None:
 
 def explorer_event(run: Run) -> None:
     """Event explorer: an event id searched in every day of the log (the default)."""
-    _frame(run, (BRONZE_EVENTS, SILVER_EVENTS, BRONZE_DEAD_LETTERS))
+    _frame(run, (BRONZE_EVENTS, SILVER_EVENT_INDEX, SILVER_EVENTS, BRONZE_DEAD_LETTERS))
     scope = replace(
         run.scope, event_id=run.probe.event_id, first=run.settings.start_date, last=run.now.date()
     )
