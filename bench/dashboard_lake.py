@@ -21,10 +21,12 @@ from eventlake.catalog import (
     AUDIT_RECONCILIATION,
     AUDIT_RESTATEMENTS,
     BRONZE_DEAD_LETTERS,
+    BRONZE_EVENTS,
     BRONZE_INGEST_BATCHES,
     GOLD_DAILY_ACTIVE_USERS,
     GOLD_FUNNEL_DAILY,
     GOLD_REVENUE_DAILY,
+    SILVER_EVENT_INDEX,
     TABLES,
 )
 from eventlake.settings import Settings
@@ -53,6 +55,8 @@ def ensure_lake(workdir: Path, settings: Settings, events: int, days: int) -> st
     shape = {"events": events, "days": days}
     marker = workdir / "dashboard-shape.json"
     if marker.exists() and json.loads(marker.read_text()) == shape:
+        if lake.open_table(settings, SILVER_EVENT_INDEX) is None:  # kept from before the index
+            _index(workdir, settings)
         return f"reused {settings.lake_root}"
     (workdir / "dagster").mkdir(parents=True, exist_ok=True)
     for table in TABLES:  # a half-built or other-shaped lake is rebuilt from scratch
@@ -65,6 +69,22 @@ def ensure_lake(workdir: Path, settings: Settings, events: int, days: int) -> st
     add_side_tables(settings, datetime.now(UTC))
     marker.write_text(json.dumps(shape))
     return f"built {settings.lake_root}"
+
+
+def _index(workdir: Path, settings: Settings) -> None:
+    """Materializes silver/event_index over every day of bronze (one range run)."""
+    import dagster as dg
+
+    from orchestration.materialize import materialize_days
+
+    print("  building silver/event_index ...", file=sys.stderr, flush=True)
+    days = lake.scan(settings, BRONZE_EVENTS).select(
+        first=pl.col("event_date").min(), last=pl.col("event_date").max()
+    )
+    first, last = days.collect().row(0)
+    os.environ.setdefault("DAGSTER_HOME", str(workdir / "dagster"))
+    with dg.DagsterInstance.get() as instance:
+        materialize_days(settings, first, last, tables=[SILVER_EVENT_INDEX], instance=instance)
 
 
 def _batches(now: datetime) -> pl.DataFrame:

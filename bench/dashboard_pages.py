@@ -27,6 +27,7 @@ from eventlake.catalog import (
     GOLD_REVENUE_BY_PRODUCT,
     GOLD_REVENUE_DAILY,
     GOLD_SESSIONS_DAILY,
+    SILVER_EVENT_INDEX,
     SILVER_EVENTS,
     SILVER_SESSIONS,
     TableSpec,
@@ -36,11 +37,10 @@ from eventlake.settings import Settings
 
 @dataclass(frozen=True)
 class Probe:
-    """What the explorer looks up: a user with events, and an event id in the range."""
+    """What the explorer looks up: a user with events, and an event id of the log."""
 
     user: str
-    event_id: str  # from the middle of the range
-    recent_event_id: str  # from the middle of its last week
+    event_id: str  # from the middle of the log's days
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ def pipeline(run: Run) -> None:
 
 def explorer_user(run: Run) -> None:
     """Event explorer: a user's history in the range."""
-    _frame(run, (BRONZE_EVENTS, SILVER_EVENTS, BRONZE_DEAD_LETTERS))
+    _frame(run, (BRONZE_EVENTS, SILVER_EVENT_INDEX, SILVER_EVENTS, BRONZE_DEAD_LETTERS))
     s, user = run.settings, replace(run.scope, aggregate_id=run.probe.user)
     cache.recent_user(s, run.scope)
     cache.aggregate_history(s, user)
@@ -147,18 +147,12 @@ def explorer_user(run: Run) -> None:
 
 
 def explorer_event(run: Run) -> None:
-    """Event explorer: an event id searched in the last 7 days of the range (the default)."""
-    _frame(run, (BRONZE_EVENTS, SILVER_EVENTS, BRONZE_DEAD_LETTERS))
-    scope = run.scope
-    first = max(scope.first, scope.last - timedelta(days=6))
-    cache.event_by_id(run.settings, replace(scope, event_id=run.probe.recent_event_id, first=first))
-
-
-def explorer_event_range(run: Run) -> None:
-    """Event explorer: an event id searched in all the selected days (asked for)."""
-    _frame(run, (BRONZE_EVENTS, SILVER_EVENTS, BRONZE_DEAD_LETTERS))
-    scope = run.scope
-    cache.event_by_id(run.settings, replace(scope, event_id=run.probe.event_id))
+    """Event explorer: an event id searched in every day of the log (the default)."""
+    _frame(run, (BRONZE_EVENTS, SILVER_EVENT_INDEX, SILVER_EVENTS, BRONZE_DEAD_LETTERS))
+    scope = replace(
+        run.scope, event_id=run.probe.event_id, first=run.settings.start_date, last=run.now.date()
+    )
+    cache.event_by_id(run.settings, scope)
 
 
 PAGES: dict[str, Callable[[Run], None]] = {
@@ -171,11 +165,8 @@ PAGES: dict[str, Callable[[Run], None]] = {
     "Products": products,
     "Lifecycle": lifecycle,
     "Pipeline health": pipeline,
-    "Event explorer: a typical user's history": explorer_user,
-    "Event explorer: an event id (last 7 days)": explorer_event,
-}
-EXTRA: dict[str, Callable[[Run], None]] = {
-    "Event explorer: an event id in the 30 selected days": explorer_event_range,
+    "Event explorer: a user's history": explorer_user,
+    "Event explorer: an event id (every day)": explorer_event,
 }
 
 

@@ -254,6 +254,23 @@ SILVER_USER_SIGNUPS = _table(
     "One row per user_signup event in silver/events (upcast to v2: country null for v1).",
     "event_date",
 )
+SILVER_EVENT_INDEX = TableSpec(
+    "silver/event_index",
+    "silver",
+    pl.Schema(
+        {
+            "id_bucket": pl.Int32(),
+            "event_id": pl.String(),
+            "event_date": pl.Date(),
+            "day_rows": pl.Int64(),
+        }
+    ),
+    ("id_bucket",),
+    "One row per event_id and day of bronze/events (every copy's id, registered type or not): "
+    "the days holding an id. Partitioned by a bucket of the id (its last two bytes modulo 31) "
+    "so a look-up reads one bucket; `day_rows` is the number of bronze rows of the day indexed.",
+    day_column="event_date",
+)
 SILVER_USER_ACTIVITY_DAILY = _table(
     "silver",
     "user_activity_daily",
@@ -557,6 +574,7 @@ TABLES: tuple[TableSpec, ...] = (
     SILVER_ORDER_ITEMS,
     SILVER_PRODUCT_EVENTS,
     SILVER_USER_SIGNUPS,
+    SILVER_EVENT_INDEX,
     SILVER_USER_ACTIVITY_DAILY,
     SILVER_SESSIONS,
     SILVER_USERS,

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from datetime import date, datetime
 
 import polars as pl
-import pyarrow.dataset as ds
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 from deltalake.fs import DeltaStorageHandler
@@ -200,6 +199,8 @@ def added_since(
     if not then <= now:
         return None
     added = now - then
+    import pyarrow.dataset as ds  # deferred: it loads pandas (~0.5 s), which no reader needs
+
     dataset = table.to_pyarrow_dataset()
     fragments = [f for f in dataset.get_fragments() if f.path in added]
     if len(fragments) != len(added):

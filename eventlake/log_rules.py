@@ -1,4 +1,5 @@
-"""The rules every part reads the bronze log by: Delta txn app ids, the first copy of a duplicate.
+"""The rules every part reads the bronze log by: Delta txn app ids, the first copy of a duplicate,
+the bucket of an event id in silver/event_index.
 
 Each has this one home; the ingester writes by them, and silver, the audits, replay, retention
 and the command line read by them (docs/architecture.md, "Ingestion: exactly once").
@@ -7,6 +8,8 @@ and the command line read by them (docs/architecture.md, "Ingestion: exactly onc
 from __future__ import annotations
 
 from datetime import date
+
+import polars as pl
 
 # The order of the copies of one event_id in bronze: the first is the one silver keeps.
 WINNER_ORDER = ("ingested_at", "kafka_topic", "kafka_partition", "kafka_offset")
@@ -29,3 +32,19 @@ def topic_app_id(topic: str) -> str:
 def silver_day_app_id(day: date) -> str:
     """Returns the txn app id that records which bronze version silver's `day` reflects."""
     return f"{SILVER_APP_ID}/{day.isoformat()}"
+
+
+# silver/event_index is partitioned by this many buckets of the id: a look-up reads one.
+EVENT_ID_BUCKETS = 31
+
+
+def event_id_bucket(event_id: pl.Expr) -> pl.Expr:
+    """Returns the silver/event_index bucket of an id: its last two UTF-8 bytes as a number,
+    modulo `EVENT_ID_BUCKETS` (31 is prime, so both bytes count).
+
+    A pure function of the id's bytes, never a library's hash, whose values may change between
+    versions and so strand a stored index. Every id of the wire format is non-empty; an empty
+    one would fall in bucket 0.
+    """
+    last_two = event_id.str.encode("hex").str.tail(4).str.to_integer(base=16, strict=False)
+    return (last_two.fill_null(0) % EVENT_ID_BUCKETS).cast(pl.Int32)

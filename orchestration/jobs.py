@@ -6,6 +6,7 @@ import dagster as dg
 
 from assets.active_users import daily_active_users_asset
 from assets.cohorts import cohort_retention_table
+from assets.event_index import event_index_asset
 from assets.funnel import funnel_daily_asset
 from assets.hourly import revenue_hourly_asset, traffic_hourly_asset
 from assets.lifecycle import lifecycle_daily_asset
@@ -19,6 +20,7 @@ from assets.users import silver_users
 from eventlake.catalog import (
     GOLD_DAY_TABLES,
     GOLD_WHOLE_TABLES,
+    SILVER_EVENT_INDEX,
     SILVER_EVENTS,
     SILVER_SESSIONS,
     SILVER_USERS,
@@ -33,13 +35,15 @@ FOLLOWUP_JOB = "follow_ups"
 WHOLE_TABLES_JOB = "whole_tables"
 DAY_TABLES: tuple[TableSpec, ...] = (
     SILVER_EVENTS,
+    SILVER_EVENT_INDEX,
     *TYPED_TABLES,
     SILVER_SESSIONS,
     *GOLD_DAY_TABLES,
 )
-# What a follow-up can rewrite: everything built from silver/events and its typed tables.
+# What a follow-up can rewrite: everything built from silver/events and its typed tables (the
+# event-id index reads only its own days of bronze).
 FOLLOWUP_TABLES: tuple[TableSpec, ...] = tuple(
-    t for t in DAY_TABLES if t is not SILVER_EVENTS and t not in TYPED_TABLES
+    t for t in DAY_TABLES if t not in (SILVER_EVENTS, SILVER_EVENT_INDEX, *TYPED_TABLES)
 )
 WHOLE_TABLES: tuple[TableSpec, ...] = (SILVER_USERS, *GOLD_WHOLE_TABLES)
 SOURCES: tuple[dg.AssetSpec, ...] = (BRONZE_EVENTS_SOURCE, DIM_PRODUCTS_SOURCE)
@@ -62,9 +66,11 @@ def tables_selection(tables: tuple[TableSpec, ...]) -> dg.AssetSelection:
 
 
 def day_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
-    """Returns every day-partitioned asset: silver/events and everything built from it by day."""
+    """Returns every day-partitioned asset: silver/events and everything built from it by day,
+    and the event-id index of bronze."""
     return [
         silver_events_asset(partitions_def),
+        event_index_asset(partitions_def),
         typed_silver_asset(partitions_def),
         sessions_asset(partitions_def),
         revenue_daily_asset(partitions_def),

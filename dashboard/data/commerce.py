@@ -4,6 +4,10 @@ With no segment filter each reads its gold table as it is (days pruned, columns 
 With one, it runs the gold table's own pure projection (`assets/`) over the silver rows of the
 segment's users: the orders counted for everyone, kept when one of those users placed them.
 No Streamlit.
+
+The pure projections of `assets/` are imported in the functions that run them: `assets/` loads
+Dagster (about a second), which the gold reads of an unfiltered page never need, so the first
+page after a server start does not wait for it (docs/dashboard.md, Speed).
 """
 
 from __future__ import annotations
@@ -12,10 +16,6 @@ from datetime import timedelta
 
 import polars as pl
 
-from assets.funnel import funnel_daily
-from assets.products import product_performance as performance_projection
-from assets.revenue import counted_orders
-from assets.revenue import revenue_by_product as by_product_projection
 from dashboard.data import reads
 from dashboard.data.scope import Scope
 from dashboard.data.segments import restrict, users_of
@@ -52,6 +52,8 @@ def products(settings: Settings, scope: Scope) -> pl.DataFrame:
 def counted(settings: Settings, scope: Scope) -> pl.DataFrame:
     """Returns the orders counted for everyone (the earliest event of each order id) from
     silver/orders as of the scope's moment, read once per table version."""
+    from assets.revenue import counted_orders  # deferred: see the module docstring
+
     as_of = scope.as_of
     return reads.versioned(
         settings, SILVER_ORDERS, as_of, ("counted",),
@@ -72,6 +74,10 @@ def revenue_by_product(settings: Settings, scope: Scope) -> pl.DataFrame:
     if scope.segment.is_everyone:
         frame = reads.scan_days(settings, spec, scope.first, scope.last, scope.as_of)
     else:
+        from assets.revenue import (
+            revenue_by_product as by_product_projection,  # deferred: see the module docstring
+        )
+
         items = reads.scan_days(settings, SILVER_ORDER_ITEMS, scope.first, scope.last, scope.as_of)
         frame = by_product_projection(_counted(settings, scope), items, scope.first, scope.last)
     if scope.currencies:
@@ -87,6 +93,10 @@ def product_performance(settings: Settings, scope: Scope) -> pl.DataFrame:
     if scope.segment.is_everyone:
         frame = reads.scan_days(settings, spec, scope.first, scope.last, scope.as_of)
     else:
+        from assets.products import (
+            product_performance as performance_projection,  # deferred: see the module docstring
+        )
+
         users = users_of(settings, scope.segment, scope.as_of)
         events = reads.scan_days(
             settings, SILVER_PRODUCT_EVENTS, scope.first, scope.last, scope.as_of
@@ -110,6 +120,8 @@ def funnel(settings: Settings, scope: Scope) -> pl.DataFrame:
     if scope.segment.is_everyone:
         frame = reads.scan_days(settings, spec, scope.first, scope.last, scope.as_of)
     else:
+        from assets.funnel import funnel_daily  # deferred: see the module docstring
+
         users = users_of(settings, scope.segment, scope.as_of)
         events = reads.scan_days(
             settings,

@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import polars as pl
+from deltalake import DeltaTable
 
 from dashboard.data import reads
 from dashboard.data.scope import Scope
@@ -31,6 +32,7 @@ from eventlake.catalog import (
     GOLD_REVENUE_BY_PRODUCT,
     GOLD_REVENUE_DAILY,
     GOLD_SESSIONS_DAILY,
+    SILVER_EVENT_INDEX,
     SILVER_EVENTS,
     SILVER_ORDER_ITEMS,
     SILVER_ORDERS,
@@ -41,7 +43,7 @@ from eventlake.catalog import (
     SILVER_USERS,
     TableSpec,
 )
-from eventlake.log_rules import WINNER_ORDER
+from eventlake.log_rules import WINNER_ORDER, event_id_bucket
 from eventlake.settings import Settings
 
 SHOWN = (
@@ -81,18 +83,60 @@ def _silver_ids(
     return reads.collect(SILVER_EVENTS, frame.select(columns))
 
 
+def bronze_day_rows(bronze: DeltaTable) -> dict[date, int | None]:
+    """Returns the rows of each day of bronze/events, from its Delta log's statistics (no data
+    file read); None for a day with a file written without them."""
+    files = pl.DataFrame(bronze.get_add_actions(flatten=True))
+    if files.is_empty():
+        return {}
+    per_day = files.group_by(day=pl.col("partition.event_date").cast(pl.Date)).agg(
+        rows=pl.when(pl.col("num_records").null_count() == 0).then(pl.col("num_records").sum())
+    )
+    return dict(per_day.iter_rows())
+
+
+def event_days(
+    settings: Settings, event_id: str, first: date, last: date, as_of: datetime | None
+) -> list[date] | None:
+    """Returns the days in [first, last] that may hold `event_id`: those silver/event_index has
+    it on, plus the days of bronze the index has not caught up with (their bronze row count is
+    not the one indexed, or the id's bucket has no row of them); None when there is no index
+    (or no log) to ask."""
+    bronze = lake.open_table(settings, BRONZE_EVENTS, version=as_of)
+    index = lake.open_table(settings, SILVER_EVENT_INDEX, version=as_of)
+    if bronze is None or index is None:
+        return None
+    bucket = pl.select(event_id_bucket(pl.lit(event_id))).item()
+    indexed = reads.collect(
+        SILVER_EVENT_INDEX,
+        pl.scan_delta(index)
+        .filter(pl.col("id_bucket") == bucket, pl.col("event_date").is_between(first, last))
+        .group_by("event_date")
+        .agg(pl.col("day_rows").first(), found=(pl.col("event_id") == event_id).any()),
+    )
+    read = {day: rows for day, rows, _ in indexed.iter_rows()}
+    found = {day for day, _, hit in indexed.iter_rows() if hit}
+    later = {
+        day
+        for day, rows in bronze_day_rows(bronze).items()
+        if first <= day <= last and (rows is None or read.get(day) != rows)
+    }
+    return sorted(found | later)
+
+
 def event_by_id(settings: Settings, scope: Scope) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Returns (every bronze copy of the scope's `event_id` dated in its days with its status,
     the silver row of the event: its payload upcast to the latest version)."""
     event_id, first, last, as_of = scope.event_id, scope.first, scope.last, scope.as_of
-    # First the days holding the id, reading two columns only; then those days' rows.
-    found = reads.collect(
-        BRONZE_EVENTS,
-        reads.scan_days(settings, BRONZE_EVENTS, first, last, as_of)
-        .select("event_id", "event_date")
-        .filter(pl.col("event_id") == event_id),
-    )
-    days = sorted(set(found["event_date"].to_list()))
+    days = event_days(settings, event_id, first, last, as_of)
+    if days is None:  # no index: the days holding the id, reading two columns of each
+        found = reads.collect(
+            BRONZE_EVENTS,
+            reads.scan_days(settings, BRONZE_EVENTS, first, last, as_of)
+            .select("event_id", "event_date")
+            .filter(pl.col("event_id") == event_id),
+        )
+        days = sorted(set(found["event_date"].to_list()))
     rows = reads.collect(
         BRONZE_EVENTS,
         lake.scan(settings, BRONZE_EVENTS, version=as_of).filter(

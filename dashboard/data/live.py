@@ -16,10 +16,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 
-from assets.active_users import LOOKBACK_DAYS, WAU_DAYS
-from assets.funnel import funnel_daily
-from assets.revenue import revenue_daily
-from assets.typed_silver import decoded_orders, orders, user_signups
 from dashboard.data import reads
 from dashboard.data.scope import Scope, Segment
 from dashboard.data.segments import restrict, users_of
@@ -119,6 +115,8 @@ def past_last_active(settings: Settings, scope: Scope) -> pl.DataFrame:
     this short frame stands in for every earlier (user, day) row; hashes make it cheap to keep
     in the cache and to join.
     """
+    from assets.active_users import LOOKBACK_DAYS  # deferred: see the module docstring
+
     day, as_of = scope.last, scope.as_of
     start = day - timedelta(days=LOOKBACK_DAYS)
     activity = reads.scan_days(
@@ -150,6 +148,8 @@ def segment_today(
 ) -> pl.LazyFrame | None:
     """Returns the users of `segment`: from silver/users, plus those whose first signup is in
     today's log (not in silver yet); None for everyone."""
+    from assets.typed_silver import user_signups  # deferred: see the module docstring
+
     known = users_of(settings, segment, None)
     if known is None:
         return None
@@ -179,6 +179,8 @@ def active_users(past: pl.LazyFrame, today: pl.LazyFrame, day: date) -> pl.LazyF
     not active on `day`. The same figures as `assets.active_users.daily_active_users` (the
     tests hold them equal), with one anti-join instead of a sort of every (user, day) pair.
     """
+    from assets.active_users import LOOKBACK_DAYS, WAU_DAYS  # deferred: see the module docstring
+
     users = today.select("user_id").drop_nulls().unique().select(user_hash=_USER_HASH)
     others = past.join(users, on="user_hash", how="anti")
     since = pl.col("event_date") >= day - timedelta(days=WAU_DAYS - 1)
@@ -225,6 +227,10 @@ def live_day(
             orders and signups are read, and `users` and `funnel` are empty.
         past_orders: `past_order_ids` of `day` (may come from a cache).
     """
+    from assets.funnel import funnel_daily  # deferred: see the module docstring
+    from assets.revenue import revenue_daily
+    from assets.typed_silver import decoded_orders, orders
+
     only_revenue = past_users is None
     types = ("order_placed", "user_signup") if only_revenue else None
     events, version = day_events(settings, day, types)

@@ -2,6 +2,10 @@
 
 With no segment filter each reads its gold table as it is (days pruned, columns selected); with
 one, it runs the table's pure projection (`assets/`) over the silver rows of the segment's users.
+
+The pure projections of `assets/` are imported in the functions that run them: `assets/` loads
+Dagster (about a second), which the gold reads of an unfiltered page never need, so the first
+page after a server start does not wait for it (docs/dashboard.md, Speed).
 """
 
 from __future__ import annotations
@@ -10,8 +14,6 @@ from datetime import timedelta
 
 import polars as pl
 
-from assets.active_users import LOOKBACK_DAYS, daily_active_users
-from assets.revenue import revenue_daily
 from dashboard.data import commerce, reads
 from dashboard.data.scope import Scope
 from dashboard.data.segments import restrict, users_of
@@ -37,6 +39,11 @@ def active_users(settings: Settings, scope: Scope) -> pl.DataFrame:
     if users is None:
         frame = reads.scan_days(settings, spec, first, last, as_of).select(spec.schema.names())
         return reads.collect(spec, frame.sort("day"))
+    from assets.active_users import (  # deferred: see the module docstring
+        LOOKBACK_DAYS,
+        daily_active_users,
+    )
+
     start = first - timedelta(days=LOOKBACK_DAYS)
     activity = reads.scan_days(settings, SILVER_USER_ACTIVITY_DAILY, start, last, as_of)
     events = restrict(activity, users).select("user_id", event_date="day")
@@ -57,6 +64,8 @@ def revenue(settings: Settings, scope: Scope) -> pl.DataFrame:
     if users is None:
         frame = reads.scan_days(settings, spec, first, last, as_of).select(spec.schema.names())
     else:
+        from assets.revenue import revenue_daily  # deferred: see the module docstring
+
         orders = restrict(commerce.counted(settings, scope).lazy(), users)
         frame, spec = revenue_daily(orders, first, last), SILVER_ORDERS
     if currencies:

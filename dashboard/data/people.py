@@ -3,6 +3,10 @@
 
 With no segment filter each reads its gold table; with one, it runs the table's pure
 projection (`assets/`) over the silver rows of the segment's users, as the assets do.
+
+The pure projections of `assets/` are imported in the functions that run them: `assets/` loads
+Dagster (about a second), which the gold reads of an unfiltered page never need, so the first
+page after a server start does not wait for it (docs/dashboard.md, Speed).
 """
 
 from __future__ import annotations
@@ -11,9 +15,6 @@ from datetime import timedelta
 
 import polars as pl
 
-from assets.cohorts import cohort_retention
-from assets.lifecycle import lifecycle_daily
-from assets.sessions import sessions_daily
 from dashboard.data import reads
 from dashboard.data.scope import Scope
 from dashboard.data.segments import restrict, users_of
@@ -51,6 +52,8 @@ def cohorts(settings: Settings, scope: Scope) -> pl.DataFrame:
     if scope.segment.is_everyone:
         frame = lake.scan(settings, spec, version=scope.as_of)
     else:
+        from assets.cohorts import cohort_retention  # deferred: see the module docstring
+
         members = users_of(settings, scope.segment, scope.as_of)
         users = restrict(lake.scan(settings, SILVER_USERS, version=scope.as_of), members)
         activity = lake.scan(settings, SILVER_USER_ACTIVITY_DAILY, version=scope.as_of)
@@ -82,6 +85,8 @@ def lifecycle(settings: Settings, scope: Scope) -> pl.DataFrame:
     if users is None:
         frame = reads.scan_days(settings, spec, scope.first, scope.last, scope.as_of)
     else:
+        from assets.lifecycle import lifecycle_daily  # deferred: see the module docstring
+
         # Whether a user is new on D depends on every earlier day: read them all.
         activity = lake.scan(settings, SILVER_USER_ACTIVITY_DAILY, version=scope.as_of).filter(
             pl.col("day") <= scope.last
@@ -105,6 +110,8 @@ def sessions(settings: Settings, scope: Scope) -> pl.DataFrame:
     if scope.segment.is_everyone:
         frame = reads.scan_days(settings, spec, scope.first, scope.last, scope.as_of)
     else:
+        from assets.sessions import sessions_daily  # deferred: see the module docstring
+
         frame = sessions_daily(_sessions(settings, scope), scope.first, scope.last)
     return reads.collect(spec, frame.select(spec.schema.names()).sort("day"))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date
 
 import polars as pl
 import streamlit as st
@@ -17,6 +17,7 @@ from dashboard.shell import frame, widgets
 from eventlake.catalog import (
     BRONZE_DEAD_LETTERS,
     BRONZE_EVENTS,
+    SILVER_EVENT_INDEX,
     SILVER_EVENTS,
     SILVER_USER_ACTIVITY_DAILY,
     SILVER_USERS,
@@ -28,19 +29,19 @@ AGGREGATE_KEY = "explorer_aggregate_id"
 EVERY_DAY_KEY = "explorer_every_day"
 EVENT_SCOPE_KEY = "explorer_event_scope"
 BY_ID, BY_AGGREGATE = "An event by id", "A user or aggregate"
-LAST_WEEK, SELECTED, EVERY_DAY = "the last 7 selected days", "the selected days", "every day"
-EVENT_SCOPES = (LAST_WEEK, SELECTED, EVERY_DAY)
+EVERY_DAY, SELECTED = "every day", "the selected days"
+EVENT_SCOPES = (EVERY_DAY, SELECTED)
 INFO = frame.PageInfo(
     title="🔍 Event explorer",
     key="explorer",
-    tables=(BRONZE_EVENTS, SILVER_EVENTS, BRONZE_DEAD_LETTERS),
+    tables=(BRONZE_EVENTS, SILVER_EVENT_INDEX, SILVER_EVENTS, BRONZE_DEAD_LETTERS),
     notes=f"""
 - **An event by id** — every copy of the id in `{BRONZE_EVENTS.name}` (a re-delivered message
   is a second copy), with its Kafka topic, partition, offset and ingest time; the copy ingested
   first is the one `{SILVER_EVENTS.name}` keeps, with its payload upcast to the latest schema
-  version. Searched in the last 7 of the selected days, all the selected days, or every day, as
-  you choose (more days take longer: the log is partitioned by day only, so an id is found by
-  reading every id of the days searched).
+  version. Searched in every day of the log (or the selected days, as you choose): the days
+  holding the id come from `{SILVER_EVENT_INDEX.name}`, which reads one bucket of ids, plus the
+  days of the log it has not indexed yet; only those days of `{BRONZE_EVENTS.name}` are read.
 - **A user or aggregate** — every event whose `aggregate_id` is the id (producers key Kafka
   messages by it, usually the user id), oldest first, up to 5,000: in the selected days those
   `{SILVER_USER_ACTIVITY_DAILY.name}` has the user on, plus the days silver has not caught up
@@ -49,8 +50,9 @@ INFO = frame.PageInfo(
 - **Status**: counted (in silver), duplicate (a later copy of an id), unregistered type (kept in
   the log, ignored by the read models), not in silver yet (waiting for materialization).
 """,
-    filters="The day range limits both searches (an event id: its last 7 days by default) "
-    "unless every day is asked for; currency, plan, signup source and country do not apply.",
+    filters="An event id is searched in every day unless the selected days are asked for; the "
+    "day range limits a history unless every day is asked for; currency, plan, signup source "
+    "and country do not apply.",
     needs_days=False,
 )
 
@@ -60,8 +62,6 @@ def search_days(ctx: frame.Context, where: str) -> tuple[date, date]:
     scope = ctx.scope
     if where == EVERY_DAY:
         return ctx.settings.start_date, ctx.today
-    if where == LAST_WEEK:
-        return max(scope.first, scope.last - timedelta(days=6)), scope.last
     return scope.first, scope.last
 
 
@@ -137,8 +137,8 @@ def body(ctx: frame.Context) -> None:
     if mode == BY_ID:
         where = st.radio(
             "Search", EVENT_SCOPES, key=EVENT_SCOPE_KEY, horizontal=True,
-            help="The log is partitioned by day only: an id is found by reading every id of the "
-            "days searched, so more days take longer.",
+            help="The days holding the id come from the event-id index, plus the days of the "
+            "log it has not indexed yet: every day is searched in well under a second.",
         )  # fmt: skip
         event_id = st.text_input("Event id", key=EVENT_KEY, placeholder="e.g. 0f3c…")
         if event_id.strip():

@@ -47,5 +47,6 @@ def test_a_failed_blocking_silver_check_stops_the_run(
     )
     assert not run.success
     written = {e.asset_key.to_user_string() for e in run.get_asset_materialization_events()}
-    assert written == {"silver/events"}  # nothing built from the bad silver
+    # Nothing built from the bad silver; the event-id index reads bronze only.
+    assert written == {"silver/events", "silver/event_index"}
     assert run.dagster_run.status == dg.DagsterRunStatus.FAILURE
