@@ -17,22 +17,10 @@ from dataclasses import dataclass
 import polars as pl
 from confluent_kafka import Message
 
+from ingest.consume.options import FlushTriggers
 from ingest.kafka.cluster import TopicPartitionKey
 
 _KEY = ["kafka_topic", "kafka_partition"]
-
-
-@dataclass(frozen=True)
-class FlushTriggers:
-    """A batch is flushed at whichever comes first: this many messages, bytes, or seconds."""
-
-    max_events: int = 50_000
-    max_bytes: int = 24 * 1024 * 1024
-    max_seconds: float = 0.8  # after the batch's first message: ~1 s from produce to commit
-
-    def __post_init__(self) -> None:
-        if self.max_events < 1 or self.max_bytes < 1 or not self.max_seconds > 0:
-            raise ValueError("flush triggers must be positive")
 
 
 @dataclass(frozen=True)
