@@ -1,4 +1,5 @@
-"""The micro-batch being filled, its flush triggers, and the per-partition chain of offsets.
+"""The micro-batch being filled (flushed by the `FlushTriggers` of `ingest.consume.options`) and
+the per-partition chain of offsets.
 
 Messages are buffered as the consumer hands them out, with no per-message work. When the batch
 is sealed, `chain` works on its positions as a whole: each partition's part of the batch must
