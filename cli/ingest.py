@@ -116,8 +116,8 @@ def _register_ingest(sub: argparse._SubParsersAction, parent: argparse.ArgumentP
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from ingest.consume.batch import FlushTriggers
-    from ingest.consume.ingester import IngestOptions, ingest
+    from ingest.consume.ingester import ingest
+    from ingest.consume.options import FlushTriggers, IngestOptions
 
     if args.log_format == "json":
         from ingest.observe.logs import use_json_logs

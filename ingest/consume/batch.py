@@ -1,4 +1,5 @@
-"""The micro-batch being filled, its flush triggers, and the per-partition chain of offsets.
+"""The micro-batch being filled (flushed by the `FlushTriggers` of `ingest.consume.options`) and
+the per-partition chain of offsets.
 
 Messages are buffered as the consumer hands them out, with no per-message work. When the batch
 is sealed, `chain` works on its positions as a whole: each partition's part of the batch must
@@ -17,22 +18,10 @@ from dataclasses import dataclass
 import polars as pl
 from confluent_kafka import Message
 
+from ingest.consume.options import FlushTriggers
 from ingest.kafka.cluster import TopicPartitionKey
 
 _KEY = ["kafka_topic", "kafka_partition"]
-
-
-@dataclass(frozen=True)
-class FlushTriggers:
-    """A batch is flushed at whichever comes first: this many messages, bytes, or seconds."""
-
-    max_events: int = 50_000
-    max_bytes: int = 24 * 1024 * 1024
-    max_seconds: float = 0.8  # after the batch's first message: ~1 s from produce to commit
-
-    def __post_init__(self) -> None:
-        if self.max_events < 1 or self.max_bytes < 1 or not self.max_seconds > 0:
-            raise ValueError("flush triggers must be positive")
 
 
 @dataclass(frozen=True)

@@ -6,21 +6,35 @@ bronze while the next batch is read. Where a partition resumes is read from the 
 versions, see `ingest.write.offsets`) on every assignment; the writer checks it again before
 each commit and fences off what another ingester wrote meanwhile (`ingest.write.bronze`).
 Kafka's committed offsets are written after each Delta commit, only so that lag tools work.
+
+The consumer subscribes before the loop's modules (Polars, Delta) load and the writer opens the
+lake, so the group join runs meanwhile (`ingest.consume.subscription`).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from typing import TYPE_CHECKING
+
+from confluent_kafka import Consumer
 
 from eventlake.settings import Settings
-from ingest.consume.batch import FlushTriggers
-from ingest.consume.loop import ConsumerLoop
-from ingest.consume.options import CONSUMER_DEFAULTS, IngestOptions, consumer_config
+from ingest.consume.options import (
+    CONSUMER_DEFAULTS,
+    FlushTriggers,
+    IngestOptions,
+    consumer_config,
+    incremental,
+)
+from ingest.consume.subscription import Subscription
 from ingest.kafka import cluster
-from ingest.observe.stats import IngestStats
 
-__all__ = ["CONSUMER_DEFAULTS", "IngestOptions", "IngestStats", "consumer_config", "ingest"]
+if TYPE_CHECKING:
+    from ingest.observe.stats import IngestStats
+
+__all__ = ["CONSUMER_DEFAULTS", "IngestOptions", "consumer_config", "ingest"]
 
 log = logging.getLogger(__name__)
 
@@ -59,20 +73,38 @@ def ingest(
             log.warning("no topic matches %r yet: waiting for one", settings.topic_pattern)
     else:
         topics = cluster.require_topics(settings, settings.topics)
-    targets = None
-    if options.until_idle:  # drain up to the ends the topics have now (true ends: kafka/cluster.py)
-        targets = cluster.end_offsets(settings, cluster.partitions_of(topics))
-    log.info(
-        "ingesting %s from %s into %s (group %s)%s",
-        settings.topic_pattern or ",".join(topics),
-        settings.kafka_bootstrap,
-        settings.lake_root,
-        settings.group_id,
-        ", until idle" if options.until_idle else "",
-    )
-    log.debug("settings: %s", settings.redacted())
     if options.until_idle and not topics:
+        from ingest.observe.stats import IngestStats
+
         log.warning("nothing to ingest: no topic matches %r", settings.topic_pattern)
         return IngestStats()
-    run = ConsumerLoop(settings, options, targets, stop_event or threading.Event())
-    return run.run(sorted(topics))
+    started = time.monotonic()
+    config = consumer_config(settings)
+    subscription = Subscription(
+        cluster.new_client(Consumer, config),
+        settings.topic_pattern,
+        incremental=incremental(config),
+    )
+    subscription.subscribe(sorted(topics))  # the group join starts: it runs while we load
+    try:
+        from ingest.consume.loop import ConsumerLoop  # Polars, Delta: loaded during the join
+
+        targets = None
+        if options.until_idle:  # drain up to the ends the topics have now (kafka/cluster.py)
+            targets = cluster.end_offsets(settings, cluster.partitions_of(topics))
+        log.info(
+            "ingesting %s from %s into %s (group %s)%s",
+            settings.topic_pattern or ",".join(topics),
+            settings.kafka_bootstrap,
+            settings.lake_root,
+            settings.group_id,
+            ", until idle" if options.until_idle else "",
+        )
+        log.debug("settings: %s", settings.redacted())
+        run = ConsumerLoop(
+            settings, options, targets, stop_event or threading.Event(), subscription
+        )
+    except BaseException:  # e.g. the metrics port is taken: leave the group it joined
+        subscription.leave()
+        raise
+    return run.run(started)

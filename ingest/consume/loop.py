@@ -16,12 +16,12 @@ import socket
 import threading
 import time
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
 
 from eventlake.errors import LakeError
 from eventlake.settings import Settings
 from ingest.consume.batch import Buffer, chain
-from ingest.consume.options import IngestOptions, consumer_config, incremental
+from ingest.consume.options import IngestOptions
 from ingest.consume.rebalance import Rebalancer
 from ingest.consume.subscription import Subscription
 from ingest.consume.until_idle import UntilIdle
@@ -40,10 +40,6 @@ log = logging.getLogger(__name__)
 
 _POLL_S = 0.1
 _CONSUME_MAX = 10_000
-# close() can still block, on an unreachable broker (docs/deploy-kafka.md, "What the client code
-# relies on"); bronze holds the offsets of record, so a consumer that does not leave in time is
-# left to the broker's session timeout.
-_LEAVE_GROUP_S = 10.0
 
 
 class ConsumerLoop:
@@ -55,13 +51,14 @@ class ConsumerLoop:
         options: IngestOptions,
         targets: dict[TopicPartitionKey, int] | None,
         stop_event: threading.Event,
+        subscription: Subscription,
     ) -> None:
+        """`subscription`: the ingester's consumer, already subscribed (joining the group)."""
         self.settings, self.options, self.stop_event = settings, options, stop_event
         self.targets = targets or {}
         self.stats = IngestStats()
         self.metrics = IngestMetrics()
-        config = consumer_config(settings)
-        self.consumer = cluster.new_client(Consumer, config)
+        self.consumer, self.subscription = subscription.consumer, subscription
         self.writer: BronzeWriter = field_sealing.bronze_writer(settings)  # seals sensitive fields
         self.buffer = Buffer(options.triggers)
         self.of_record: dict[TopicPartitionKey, int] = {}  # of each assigned partition
@@ -77,11 +74,10 @@ class ConsumerLoop:
             self.writer,
             self.metrics,
             targets=self.targets,
-            incremental=incremental(config),
+            incremental=subscription.incremental,
             settle=self._settle,
             paused=lambda: self.paused,
         )
-        self.subscription = Subscription(self.consumer, self.rebalancer, settings.topic_pattern)
         self._gauges_at = 0.0
         if settings.metrics_port is not None:
             self.stats.metrics_port = self.metrics.serve(
@@ -90,11 +86,12 @@ class ConsumerLoop:
         consumer_id = f"{socket.gethostname()}:{os.getpid()}"
         audit = AuditLog(settings, consumer_id=consumer_id)
         self.pipeline = WriterThread(self.writer, audit, self.metrics, depth=options.depth)
+        subscription.rebalancer = self.rebalancer  # before the first consume()
 
-    def run(self, topics: list[str]) -> IngestStats:
-        started = time.monotonic()
+    def run(self, started: float) -> IngestStats:
+        """Returns the stats of the run, consuming until stopped (or idle); `started` is the
+        monotonic time the ingester started (its subscription included)."""
         try:
-            self.subscription.subscribe(topics)
             self._loop()
             self._shutdown()
         finally:
@@ -102,7 +99,7 @@ class ConsumerLoop:
             self.closing = True  # the revocation that close() triggers has nothing to settle
             self.pipeline.give_up()  # no-op after a clean shutdown
             self.pipeline.close(timeout=5.0)
-            self._leave_group()
+            self.subscription.leave()
             self.metrics.close()
         log.info("ingest stopped: %s", self.stats.summary())
         return self.stats
@@ -286,18 +283,6 @@ class ConsumerLoop:
             lag.publish(self.consumer, self.of_record, self.metrics)
 
     # --- stopping -----------------------------------------------------------------------------
-
-    def _leave_group(self) -> None:
-        """Closes the consumer, which leaves the group: the others take the partitions at once."""
-        closer = threading.Thread(target=self.consumer.close, name="leave-group", daemon=True)
-        closer.start()
-        closer.join(_LEAVE_GROUP_S)
-        if closer.is_alive():
-            log.warning(
-                "leaving the consumer group did not finish within %.0f s: the broker drops this "
-                "member after its session timeout (bronze is unaffected)",
-                _LEAVE_GROUP_S,
-            )
 
     def _shutdown(self) -> None:
         """Commits what was read, waits for the writer, commits the positions to Kafka.

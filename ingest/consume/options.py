@@ -1,4 +1,8 @@
-"""How an ingester runs: its options (the flags of `eventlake ingest`) and its consumer config."""
+"""How an ingester runs: its options (the flags of `eventlake ingest`) and its consumer config.
+
+Light to import (no Polars, no Delta): the command builds its options and starts joining the
+consumer group before the heavy modules load (`ingest.consume.ingester`).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eventlake.settings import Settings
-from ingest.consume.batch import FlushTriggers
 from ingest.kafka import cluster
 
 CONSUMER_DEFAULTS = {
@@ -23,6 +26,19 @@ CONSUMER_DEFAULTS = {
     "queued.max.messages.kbytes": 16 * 1024,  # librdkafka's prefetch: part of the memory bound
     "fetch.queue.backoff.ms": 20,  # the default 1000 stalls a full prefetch queue for a second
 }
+
+
+@dataclass(frozen=True)
+class FlushTriggers:
+    """A batch is flushed at whichever comes first: this many messages, bytes, or seconds."""
+
+    max_events: int = 50_000
+    max_bytes: int = 24 * 1024 * 1024
+    max_seconds: float = 0.8  # after the batch's first message: ~1 s from produce to commit
+
+    def __post_init__(self) -> None:
+        if self.max_events < 1 or self.max_bytes < 1 or not self.max_seconds > 0:
+            raise ValueError("flush triggers must be positive")
 
 
 @dataclass(frozen=True)

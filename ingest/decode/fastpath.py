@@ -1,6 +1,6 @@
 """The fast decode-and-validate path: a batch of message values in, the events it is sure of out.
 
-It accepts a message only when `envelope.parse` would accept it, and then with the very values
+It takes what the columnar path (`ingest.decode.columnar`) leaves. It accepts a message only when `envelope.parse` would accept it, and then with the very values
 `parse` gives; every other message (all rejections, and whatever it is unsure of) is left to
 `parse`, one message at a time. `tests/ingest/test_ingest_fastpath.py` holds it to that.
 
@@ -29,7 +29,7 @@ import polars as pl
 
 from eventlake.envelope import MAX_FUTURE_MS, MIN_EVENT_TIME_MS
 from eventlake.registry import REGISTRY, validate_payload
-from ingest.decode.payloads import DECODERS
+from ingest.decode.payloads import TYPED
 from ingest.decode.timestamps import rfc3339_us
 
 _INT32_MAX = 2**31 - 1  # bronze stores schema_version as a 32-bit integer
@@ -37,9 +37,6 @@ _INT32_MAX = 2**31 - 1  # bronze stores schema_version as a 32-bit integer
 # on the caller's stack depth: such a message is left to `parse` when it has many brackets.
 _DEEP_BYTES = 512
 _MAX_BRACKETS = 128
-_TYPED = {
-    (name, v): decode for name, versions in DECODERS.items() for v, decode in versions.items()
-}
 _DECODE_ERRORS = (msgspec.MsgspecError, RecursionError, UnicodeDecodeError, ValueError)
 
 
@@ -91,7 +88,7 @@ def accept(values: Sequence[bytes | None], *, now_ms: int, max_bytes: int) -> Fa
         max_bytes: longer values are left to `parse` (which rejects them as too_large).
     """
     decode_envelope, decode_json, encode_json = _ENVELOPE.decode, _JSON.decode, _ENCODER.encode
-    registry_get, typed_get, raw_of = REGISTRY.get, _TYPED.get, msgspec.Raw
+    registry_get, typed_get, raw_of = REGISTRY.get, TYPED.get, msgspec.Raw
     latest_ms = now_ms + MAX_FUTURE_MS
     rows: list[tuple[Any, ...]] = []
     accepted, deferred = rows.append, []

@@ -82,3 +82,7 @@ def _decoders() -> dict[str, dict[int, TypedDecoder]]:
 
 DECODERS: Mapping[str, Mapping[int, TypedDecoder]] = _decoders()
 """event type -> version -> typed decoder (absent: the generic route)."""
+TYPED: Mapping[tuple[str, int], TypedDecoder] = {
+    (name, v): decode for name, versions in DECODERS.items() for v, decode in versions.items()
+}
+"""(event type, version) -> typed decoder."""

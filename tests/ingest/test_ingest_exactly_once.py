@@ -21,7 +21,8 @@ from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS, BRONZE_INGEST_BATCHES
 from eventlake.errors import BrokerUnavailable
 from eventlake.settings import Settings
-from ingest.consume.ingester import IngestStats, ingest
+from ingest.consume.ingester import ingest
+from ingest.observe.stats import IngestStats
 from ingest.simulator import SimulationOptions, SimulationStats, simulate
 from ingest.write import bronze, offsets
 

@@ -16,7 +16,8 @@ from processes import EVENTLAKE, env_for, group_offsets, scrape, total
 from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS, BRONZE_INGEST_BATCHES
 from eventlake.settings import Settings
-from ingest.consume.ingester import IngestStats, ingest
+from ingest.consume.ingester import ingest
+from ingest.observe.stats import IngestStats
 from ingest.simulator import SimulationOptions, simulate
 from ingest.write import offsets
 
