@@ -127,11 +127,13 @@ def current_ids() -> tuple[str, str] | None:
 
 
 class _TraceIds(logging.Filter):
-    """Appends ` trace=<id> span=<id>` to the message of a record logged inside a span."""
+    """Gives a record logged inside a span its `trace_id` and `span_id` (fields of the JSON
+    logs) and appends ` trace=<id> span=<id>` to its message (the text logs)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         ids = current_ids()
         if ids is not None:
+            record.trace_id, record.span_id = ids
             record.msg = f"{record.msg} trace={ids[0]} span={ids[1]}"
         return True
 

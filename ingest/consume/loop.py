@@ -10,6 +10,7 @@ fences, stats.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import socket
@@ -28,7 +29,7 @@ from ingest.consume.until_idle import UntilIdle
 from ingest.decode.rows import decode, positions
 from ingest.kafka import cluster
 from ingest.kafka.cluster import TopicPartitionKey
-from ingest.observe import lag
+from ingest.observe import batch_traces, lag
 from ingest.observe.metrics import IngestMetrics
 from ingest.observe.stats import IngestStats, log_committed
 from ingest.write import field_sealing, offsets
@@ -164,6 +165,10 @@ class ConsumerLoop:
             max_bytes=self.settings.max_message_bytes,
             ingested_at_us=now_us,
         )
+        traced = batch_traces.carried(messages)
+        if traced:
+            events = batch_traces.with_trace_context(decoded.events, traced)
+            decoded = dataclasses.replace(decoded, events=events)
         self.seq += 1
         self.pipeline.submit(
             SealedBatch(
@@ -175,6 +180,8 @@ class ConsumerLoop:
                 first_seen=started,
                 decode_ms=(time.perf_counter() - t0) * 1000,
                 lag=lag.behind(self.consumer, self.buffer.heads),
+                traced=traced,
+                sealed_at_ns=time.time_ns(),
             )
         )
 
@@ -205,6 +212,7 @@ class ConsumerLoop:
             self._fence(key, of_record, seek=not in_rebalance)
         if positions:
             self._commit_kafka(positions, asynchronous=True)
+        batch_traces.record(done)
         log_committed(done)
 
     def _fence(self, key: TopicPartitionKey, of_record: int, *, seek: bool) -> None:

@@ -63,6 +63,10 @@ class SealedBatch:
     first_seen: float  # monotonic time of the first message
     decode_ms: float
     lag: int | None  # messages behind the broker's end when the batch was sealed
+    # With tracing on: the `traceparent` header of each traced message by (topic, partition,
+    # offset), and when the batch was sealed (wall clock, ns); ingest/observe/batch_traces.py
+    traced: Mapping[tuple[str, int, int], str] = field(default_factory=dict)
+    sealed_at_ns: int = 0
 
 
 @dataclass(frozen=True)

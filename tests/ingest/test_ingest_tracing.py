@@ -1,0 +1,59 @@
+"""Tracing through the ingester, on the real broker: an event sent in a trace keeps its trace
+context in its bronze row and gets an ingest span in that trace; each batch is a span with its
+phases; untraced events are left as they were."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from eventlake import lake, outgoing, tracing
+from eventlake.catalog import BRONZE_EVENTS
+from eventlake.producer import EventProducer
+from eventlake.settings import Settings
+from ingest.consume.ingester import ingest
+
+
+def test_an_events_trace_holds_its_producer_and_its_ingestion(
+    kafka_settings: Settings, traces: InMemorySpanExporter
+) -> None:
+    traced = outgoing.login("u-traced", metadata={"session_id": "s1"})
+    plain = outgoing.login("u-plain")
+    with EventProducer(kafka_settings) as producer:
+        with tracing.span("checkout") as parent:
+            producer.send(traced)
+        tracing.use(None)  # the second event is sent untraced
+        producer.send(plain)
+    assert parent is not None
+    provider_on_again(traces)
+
+    ingest(kafka_settings, until_idle=True)
+
+    rows = lake.scan(kafka_settings, BRONZE_EVENTS).collect()
+    meta = dict(rows.select("event_id", "metadata").iter_rows())
+    trace_id = f"{parent.get_span_context().trace_id:032x}"
+    assert json.loads(meta[traced.event_id])["session_id"] == "s1"
+    assert json.loads(meta[traced.event_id])["traceparent"].split("-")[1] == trace_id
+    assert meta[plain.event_id] is None
+
+    spans = traces.get_finished_spans()
+    ingested = [s for s in spans if s.name == "eventlake ingest"]
+    assert [f"{s.context.trace_id:032x}" for s in ingested] == [trace_id]
+    (batch,) = [s for s in spans if s.name == "eventlake ingest batch"]
+    assert batch.attributes is not None and batch.attributes["eventlake.batch.events"] == 2
+    phases = {s.name for s in spans if s.parent and s.parent.span_id == batch.context.span_id}
+    assert phases == {"consume", "decode", "write and commit"}
+    assert [link.context.trace_id for link in batch.links] == [parent.get_span_context().trace_id]
+    assert rows.filter(pl.col("metadata").is_not_null()).height == 1
+
+
+def provider_on_again(traces: InMemorySpanExporter) -> None:
+    """Turns tracing back on with the fixture's exporter (the test turned it off)."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(traces))
+    tracing.use(provider)
