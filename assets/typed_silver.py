@@ -179,14 +179,18 @@ def typed_silver_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefi
                 parts[name].append(frame)
             del events
             phases.lap("decode")
+        rows = {}
         for spec in TYPED_TABLES:
             frame = pl.concat(parts.pop(spec.name))
             lake.replace_days(settings, spec, frame, first, last)
+            rows[spec.name] = frame.height
             phases.lap("write")
+        # Yielded after every write: Dagster stores each result's events before resuming.
+        for spec in TYPED_TABLES:
             yield dg.MaterializeResult(
                 asset_key=spec.asset_key,
                 metadata={
-                    **day_metadata(settings, spec, frame.height, first, last),
+                    **day_metadata(settings, spec, rows[spec.name], first, last),
                     **phases.metadata(),
                 },
             )
