@@ -44,7 +44,8 @@ def step_phases(instance: dg.DagsterInstance, run_id: str) -> dict[str, dict[str
 
 
 def breakdown(instance: dg.DagsterInstance, run_ids: list[str], wall: float) -> dict[str, float]:
-    """Returns the phase's wall seconds by part; `dagster` is the wall time no asset recorded."""
+    """Returns the phase's wall seconds by part, largest first; Dagster's is the wall time no
+    asset recorded."""
     parts: dict[str, float] = {}
 
     def add(name: str, seconds: float) -> None:
@@ -63,4 +64,5 @@ def breakdown(instance: dg.DagsterInstance, run_ids: list[str], wall: float) -> 
                 else:
                     add(table, seconds)
     add("Dagster (runs, events, steps)", wall - sum(parts.values()))
-    return {name: round(seconds, 2) for name, seconds in parts.items()}
+    ranked = sorted(parts.items(), key=lambda part: -part[1])
+    return {name: round(seconds, 2) for name, seconds in ranked}

@@ -140,7 +140,13 @@ def markdown(report: dict[str, Any]) -> str:
         + " Share of the 2 CPUs used by other processes during each phase (the machine is "
         "shared; above 10 % the wall times are stretched): "
         + ", ".join(f"{k} {v.get('other_cpu_share', 0.0):.0%}" for k, v in report["phases"].items())
-        + ".",
+        + "."
+        + (
+            " The machine was shared with other engineers' tests and benchmarks during this "
+            "run: every wall time above is stretched, Dagster's (SQLite writes) the most."
+            if busy(report)
+            else ""
+        ),
         "",
     ]
     return "\n".join(lines)
