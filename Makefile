@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint fmt bench bench-projections bench-dashboard bench-ingest bench-freshness clean
+.PHONY: demo test lint fmt bench bench-projections bench-dashboard bench-api bench-ingest bench-freshness clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ bench-projections: $(STAMP)
 ## bench-dashboard: every page's queries at 10M events (cold and warm), beside the 300 ms of docs/service-levels.md
 bench-dashboard: $(STAMP)
 	$(BIN)/python -m bench.dashboard
+
+## bench-api: every figure over HTTP from `eventlake api` at 10M events, beside the 300 ms budget
+bench-api: $(STAMP)
+	$(BIN)/python -m bench.api
 
 ## bench-freshness: the whole local stack at 20, 1,000 and 5,000 events/s and a late burst: event-to-gold latency, run queue
 bench-freshness: $(STAMP)

@@ -17,13 +17,12 @@ from typing import Any
 
 import dagster as dg
 import polars as pl
-from polars.testing import assert_frame_equal
 
-from bench import duckdb_gold
+from bench import duckdb_reference
 from bench.breakdown import breakdown
 from bench.events import BenchShape, generate
 from eventlake import lake
-from eventlake.catalog import BRONZE_EVENTS, BY_NAME
+from eventlake.catalog import BRONZE_EVENTS
 from eventlake.settings import Settings
 from orchestration.definitions import build_definitions
 from orchestration.followups import Lineage
@@ -39,17 +38,6 @@ ORDER = [
     "gold/sessions_daily", "gold/funnel_daily", "gold/product_performance", "gold/lifecycle_daily",
     "silver/users", "gold/cohort_retention", "gold/customer_rfm",
 ]  # fmt: skip
-KEYS = {
-    "gold/daily_active_users": ["day"],
-    "gold/revenue_daily": ["day", "currency"],
-    "gold/revenue_by_product": ["day", "product_id", "currency"],
-    "gold/sessions_daily": ["day"],
-    "gold/funnel_daily": ["day"],
-    "gold/product_performance": ["day", "product_id"],
-    "gold/lifecycle_daily": ["day"],
-    "gold/cohort_retention": ["cohort_week", "week_offset"],
-    "gold/customer_rfm": ["user_id"],
-}
 
 
 def cpu_seconds() -> float:
@@ -174,52 +162,28 @@ def daily_span(defs: dg.Definitions) -> dg.DailyPartitionsDefinition:
 
 
 def phase_duckdb(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
-    started = time.perf_counter()
-    per_table: dict[str, float] = {}
-    last = [started]
-
-    def lap(name: str) -> None:
-        now = time.perf_counter()
-        per_table[name] = round(now - last[0], 2)
-        last[0] = now
-
-    duck = duckdb_gold.compute(settings, lap)
-    seconds = time.perf_counter() - started
-    rss = peak_rss_mb()
-    return {"seconds": seconds, "peak_rss_mb": rss, "per_table": per_table,
-            "cross_check": cross_check(settings, duck)}  # fmt: skip
+    """The equal-work reference: DuckDB builds silver and every gold table from bronze and
+    writes them as Delta (bench/duckdb_reference.py); then every table is compared whole."""
+    out = Settings.from_env(env={}, lake_root=str(Path(args.workdir) / "duckdb-lake"))
+    last = lake.scan(settings, BRONZE_EVENTS).select(pl.col("event_date").max()).collect().item()
+    report = duckdb_reference.full(settings, out, SHAPE_FIRST_DAY, last)
+    report["peak_rss_mb"] = peak_rss_mb()
+    report["cross_check"] = duckdb_reference.compare(settings, out)
+    return report
 
 
-def phase_reference(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
-    """The equal-work reference: `bench/duckdb_gold.reference(bronze_uri, out_dir)` computes
-    silver and every gold table from bronze with DuckDB and writes them as Delta, and returns
-    its own wall seconds for "full" (the whole range) and "day" (the late day: its silver and
-    the gold rows of the days it affects). Skipped until that function exists."""
-    reference = getattr(duckdb_gold, "reference", None)
-    if reference is None:
-        return {"seconds": 0.0, "skipped": "bench/duckdb_gold.py has no reference() yet"}
-    out_dir = Path(args.workdir) / "reference"
-    timings = reference(lake.table_uri(settings, BRONZE_EVENTS), out_dir)
-    return {"seconds": timings["full"], "full": timings["full"], "day": timings["day"]}
-
-
-def cross_check(settings: Settings, duck: dict[str, pl.DataFrame]) -> dict[str, str]:
-    """Returns, per gold table, "equal" or what differs between DuckDB and Polars."""
-    out = {}
-    for name, theirs in duck.items():
-        ours = lake.scan(settings, BY_NAME[name]).collect()
-        keys = KEYS[name]
-        cols = [c for c in theirs.columns if c in ours.columns]
-        mine = ours.select(cols)
-        other = theirs.select(cols).cast(mine.schema)
-        # DuckDB leaves out days without rows; Polars writes every day of the range.
-        mine = mine.join(other.select(keys), on=keys, how="semi")
-        try:
-            assert_frame_equal(mine.sort(keys), other.sort(keys), rel_tol=1e-6)
-            out[name] = "equal"
-        except AssertionError as err:
-            out[name] = str(err).splitlines()[0]
-    return out
+def phase_duckdb_day(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
+    """The equal-work reference of the day and its windows: DuckDB brings its lake up to date
+    with the late day's bronze rows, rewriting only the days that read it; then every table is
+    compared whole with the lake's after the day's run and its follow-ups."""
+    out = Settings.from_env(env={}, lake_root=str(Path(args.workdir) / "duckdb-lake"))
+    partitions_end = datetime.now(UTC).date()  # the windows after the day reach up to today
+    report = duckdb_reference.day_update(
+        settings, out, late_day(args.days), SHAPE_FIRST_DAY, partitions_end
+    )
+    report["peak_rss_mb"] = peak_rss_mb()
+    report["cross_check"] = duckdb_reference.compare(settings, out)
+    return report
 
 
 PHASES = {
@@ -227,7 +191,7 @@ PHASES = {
     "full": phase_full,
     "day": phase_day,
     "duckdb": phase_duckdb,
-    "reference": phase_reference,
+    "duckdb_day": phase_duckdb_day,
 }
 
 

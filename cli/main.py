@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from cli import (
+    api,
     broker,
     dead_letters,
     ingest,
@@ -41,6 +42,7 @@ COMMAND_MODULES: tuple[Any, ...] = (
     tables,
     privacy,
     up,
+    api,
 )
 
 

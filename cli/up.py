@@ -2,7 +2,7 @@
 
 Starts, as child processes: the bundled broker, a burst of simulated history followed by a
 steady simulated stream, the ingester, Dagster (webserver + daemon, which runs the sensors
-that keep the read models fresh) and the Streamlit dashboard. Every child gets the same
+that keep the read models fresh), the Streamlit dashboard and the HTTP API. Every child gets the same
 EVENTLAKE_* settings; their logs go to the state folder.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -75,7 +76,7 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     p = sub.add_parser(
         "up",
         parents=[parent],
-        help="run the whole local stack (broker, simulator, ingester, Dagster, dashboard)",
+        help="run the whole local stack (broker, simulator, ingester, Dagster, dashboard, API)",
         description="Start the whole local stack on its embedded defaults, print the URLs, and "
         "stop all of it cleanly on Ctrl-C. Logs go to STATE_DIR/logs.",
         epilog="example: eventlake up --rate 50 --history-days 30",
@@ -83,6 +84,7 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     p.add_argument("--state-dir", default=".eventlake", help="logs, pid files, Dagster home")
     p.add_argument("--dagster-port", type=tcp_port(1), default=3000)
     p.add_argument("--dashboard-port", type=tcp_port(1), default=8501)
+    p.add_argument("--api-port", type=tcp_port(1), default=8000)
     p.add_argument(
         "--rate",
         type=non_negative,
@@ -123,6 +125,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     workspace = state / "workspace.yaml"
     workspace.write_text(WORKSPACE_YAML)
     env = child_env(settings, dagster_home)
+    write_key = settings.api_write_key or local_write_key(state)
+    env["EVENTLAKE_API_WRITE_KEY"] = write_key
     el = [sys.executable, "-m", "cli.main"]
     children: list[Child] = []
     stopping = False
@@ -173,10 +177,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                             "--server.port", str(args.dashboard_port),
                             "--server.headless", "true",
                             "--browser.gatherUsageStats", "false"])  # fmt: skip
+        start("api", [*el, "api", "--port", str(args.api_port)])
         print(
             "\neventlake is up:\n"
             f"  dashboard  http://127.0.0.1:{args.dashboard_port}\n"
             f"  dagster    http://127.0.0.1:{args.dagster_port}\n"
+            f"  api        http://127.0.0.1:{args.api_port}/docs  (write key {write_key})\n"
             f"  broker     {settings.kafka_bootstrap}  (topics: {', '.join(settings.topics)})\n"
             f"  lake       {settings.lake_root}\n"
             f"  logs       {logs}\n"
@@ -200,6 +206,16 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         subprocess.run([*el, "broker", "stop", "--state-dir", str(state)], env=env)
         if stopping:
             print("stopped.")
+
+
+def local_write_key(state: Path) -> str:
+    """Returns the write key of the local stack's capture endpoint: made once, kept in the
+    state folder (only its owner may read it)."""
+    path = state / "api-write-key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(24))
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def _follow_new_topics(el: list[str], env: dict[str, str], settings: Settings, logs: Path) -> None:

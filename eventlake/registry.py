@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -233,3 +233,19 @@ SENSITIVE_FIELDS: Mapping[str, tuple[str, ...]] = {
     t.name: t.sensitive for t in REGISTRY.values() if t.sensitive
 }
 """event type -> its sensitive payload fields (only types that have any)."""
+
+
+def topic_for(event_type: str, topics: Sequence[str]) -> str:
+    """Returns the topic of an event type among `topics` (the settings' topics).
+
+    The registry's default topic when it is one of them, else the topic at the same position
+    as the default among the default topics (wrapping), so custom topic lists still split users
+    from commerce. A type the registry does not know goes to the first topic (the ingester
+    keeps such events, marked unregistered).
+    """
+    if event_type not in REGISTRY:
+        return topics[0]
+    default = REGISTRY[event_type].topic
+    if default in topics:
+        return default
+    return topics[DEFAULT_TOPICS.index(default) % len(topics)]

@@ -33,6 +33,11 @@ ENV_VARS: dict[str, str] = {
     "bronze_retention_days": "EVENTLAKE_BRONZE_RETENTION_DAYS",
     "vacuum_retention_hours": "EVENTLAKE_VACUUM_RETENTION_HOURS",
     "privacy_key": "EVENTLAKE_PRIVACY_KEY",
+    "api_write_key": "EVENTLAKE_API_WRITE_KEY",
+    "api_token": "EVENTLAKE_API_TOKEN",
+    "api_max_body_bytes": "EVENTLAKE_API_MAX_BODY_BYTES",
+    "api_rate_limit": "EVENTLAKE_API_RATE_LIMIT",
+    "api_cors_origins": "EVENTLAKE_API_CORS_ORIGINS",
 }
 
 
@@ -62,6 +67,14 @@ class Settings:
     # base64 of the 32-byte master key of sensitive fields (docs/privacy.md); None: stored as
     # received. A secret: masked by `redacted()` and so by repr().
     privacy_key: str | None = None
+    # The HTTP API (docs/api.md). Secrets, masked by `redacted()`: the key clients send events
+    # with (None: the capture endpoint refuses every request) and the bearer token of the query
+    # API (None: open, for a local stack).
+    api_write_key: str | None = None
+    api_token: str | None = None
+    api_max_body_bytes: int = 1024 * 1024  # one capture request
+    api_rate_limit: int = 1000  # events per second per write key (bursts of one second's worth)
+    api_cors_origins: tuple[str, ...] = ()  # web origins whose pages may call the API ("*": any)
     # Where bronze/ and dim/ are read from when that is not `lake_root`: a rebuild into a
     # scratch lake reads the real event log (set in code, never from the environment).
     log_root: str | None = None
@@ -106,6 +119,11 @@ class Settings:
             "vacuum_retention_hours": self.vacuum_retention_hours,
             "log_root": self.log_root,
             "privacy_key": None if self.privacy_key is None else "***",
+            "api_write_key": None if self.api_write_key is None else "***",
+            "api_token": None if self.api_token is None else "***",
+            "api_max_body_bytes": self.api_max_body_bytes,
+            "api_rate_limit": self.api_rate_limit,
+            "api_cors_origins": list(self.api_cors_origins),
         }
 
     def __repr__(self) -> str:  # never let a secret reach a log through repr()
@@ -151,16 +169,27 @@ def _parse(name: str, var: str, raw: str) -> Any:
             if not topics:
                 raise ValueError("expected a comma-separated list of topic names")
             return topics
+        if name == "api_cors_origins":
+            origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+            bad = [o for o in origins if o != "*" and not re.fullmatch(r"https?://[^/\s]+", o)]
+            if bad:
+                raise ValueError(f"expected origins like https://app.example.com, not {bad[0]}")
+            return origins
         if name == "start_date":
             return date.fromisoformat(raw)
-        if name == "max_message_bytes":
+        if name in ("max_message_bytes", "api_max_body_bytes"):
             n = int(raw)
             if n < 1:
                 raise ValueError("expected a positive number of bytes")
             return n
         if name == "topic_pattern":
             return check_topic_pattern(raw)
-        if name in ("reconcile_days", "bronze_retention_days", "vacuum_retention_hours"):
+        if name in (
+            "reconcile_days",
+            "bronze_retention_days",
+            "vacuum_retention_hours",
+            "api_rate_limit",
+        ):
             n = int(raw)
             if n < 1:
                 raise ValueError("expected a positive whole number")

@@ -13,12 +13,13 @@ import time
 import urllib.request
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import polars as pl
 
 from cli import restart, up
-from eventlake import lake
+from eventlake import lake, outgoing
 from eventlake.catalog import BRONZE_EVENTS, GOLD_DAILY_ACTIVE_USERS, GOLD_REVENUE_DAILY
 from eventlake.settings import Settings
 from orchestration.bronze_log import touched_since
@@ -68,13 +69,24 @@ def bronze(settings: Settings) -> pl.DataFrame:
     )
 
 
+def post_event(port: int, write_key: str) -> dict[str, Any]:
+    """Posts one login to the stack's capture endpoint; returns its answer."""
+    body = outgoing.login("u-posted").value
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/v1/events", body,
+        {"Content-Type": "application/json", "X-Write-Key": write_key},
+    )  # fmt: skip
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return dict(json.load(response))
+
+
 def stop(up: subprocess.Popen[bytes]) -> int:
     up.send_signal(signal.SIGINT)
     return up.wait(timeout=90)
 
 
 def test_up_serves_live_figures_stops_on_ctrl_c_and_resumes(tmp_path: Path) -> None:
-    broker, dagster, dashboard = free_port(), free_port(), free_port()
+    broker, dagster, dashboard, api = free_port(), free_port(), free_port(), free_port()
     env = {
         **os.environ,
         "EVENTLAKE_LAKE_ROOT": str(tmp_path / "lake"),
@@ -85,7 +97,7 @@ def test_up_serves_live_figures_stops_on_ctrl_c_and_resumes(tmp_path: Path) -> N
     }
     cmd = [sys.executable, "-m", "cli.main", "up", "--state-dir", str(tmp_path / "state"),
            "--dagster-port", str(dagster), "--dashboard-port", str(dashboard),
-           "--history-events", "3000", "--history-days", "5", "--rate", "20"]  # fmt: skip
+           "--api-port", str(api), "--history-events", "3000", "--history-days", "5", "--rate", "20"]  # fmt: skip
     first = tmp_path / "up.log"
     with first.open("wb") as log:
         up = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -99,19 +111,30 @@ def test_up_serves_live_figures_stops_on_ctrl_c_and_resumes(tmp_path: Path) -> N
             revenue = lake.scan(settings, GOLD_REVENUE_DAILY).collect()
             # every history day (late simulated events may add older ones first)
             days_done = dau.height >= 5 and revenue.height
-            if days_done and http_ok(f"http://127.0.0.1:{dashboard}/healthz"):
+            up_ok = http_ok(f"http://127.0.0.1:{dashboard}/healthz") and http_ok(
+                f"http://127.0.0.1:{api}/health"
+            )
+            if days_done and up_ok:
                 break
             time.sleep(2)
         assert dau.height >= 5 and revenue.height, "no read models within 5 minutes"
+        captured = post_event(api, (tmp_path / "state" / "api-write-key").read_text())
+        assert captured["accepted"] == 1, captured
         assert dau["dau"].max() > 0 and revenue["revenue"].sum() > 0
         assert {"silver/events", "gold/daily_active_users", "gold/revenue_daily"} <= (
             dagster_assets(dagster)
         )
         assert "eventlake is up" in first.read_text()
+        assert f"http://127.0.0.1:{api}/docs" in first.read_text()
+        event_id = captured["results"][0]["event_id"]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and event_id not in set(bronze(settings)["event_id"]):
+            time.sleep(1)
+        assert event_id in set(bronze(settings)["event_id"]), "the posted event is not in bronze"
     finally:
         code = stop(up)
     assert code == 0, first.read_text()[-3000:]
-    assert not any(port_open(p) for p in (broker, dagster, dashboard))
+    assert not any(port_open(p) for p in (broker, dagster, dashboard, api))
 
     # Started again in the same folder: a new, empty broker, the same lake and Dagster home.
     kept = bronze(settings)

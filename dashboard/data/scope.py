@@ -62,6 +62,7 @@ class Scope:
         event_id: the event the Event explorer looks up.
         aggregate_id: the user or aggregate whose history the Event explorer shows.
         partitions: the Kafka (topic, partition) pairs whose end offsets are asked for (lag).
+        event_types: the event types counted (empty: all).
     """
 
     first: date = date.min
@@ -74,6 +75,7 @@ class Scope:
     event_id: str = ""
     aggregate_id: str = ""
     partitions: tuple[PartitionKey, ...] = ()
+    event_types: tuple[str, ...] = ()
 
     @property
     def every_day(self) -> bool:

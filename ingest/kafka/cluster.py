@@ -1,7 +1,7 @@
 """Talking to any Kafka (the bundled broker or a remote cluster): topic metadata, topic ids and
 true end offsets.
 
-Every client gets its config from `client_config` (`ingest.kafka.client_config`, re-exported here):
+Every client gets its config from `client_config` (`eventlake.kafka_clients`, re-exported here):
 the local defaults first, then `settings.kafka_config` (EVENTLAKE_KAFKA_CONFIG) on top, so
 SASL/TLS and tuning pass through unchanged.
 """
@@ -25,13 +25,13 @@ from confluent_kafka.admin import AdminClient
 
 from eventlake import kafka_ends
 from eventlake.errors import BrokerUnavailable
-from eventlake.settings import Settings
-from ingest.kafka.client_config import (  # re-exported
+from eventlake.kafka_clients import (  # re-exported
     ConnectErrors,
     client_config,
     new_client,
     scrub,
 )
+from eventlake.settings import Settings
 
 TopicPartitionKey = tuple[str, int]
 """(topic, partition): how eventlake names one Kafka partition."""

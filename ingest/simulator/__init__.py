@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from ingest.simulator.run import SimulationStats, simulate
-from ingest.simulator.stream import OutMessage, SimulationOptions, messages, topic_for
+from ingest.simulator.stream import OutMessage, SimulationOptions, messages
 
 __all__ = [
     "OutMessage",
@@ -14,5 +14,4 @@ __all__ = [
     "SimulationStats",
     "messages",
     "simulate",
-    "topic_for",
 ]

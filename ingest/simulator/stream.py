@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import msgspec
 
 from eventlake.envelope import RejectionCode
-from eventlake.registry import DEFAULT_TOPICS, REGISTRY
+from eventlake.registry import topic_for
 from ingest.simulator import faults
 from ingest.simulator.model import TrafficModel
 
@@ -94,19 +94,6 @@ class OutMessage:
     duplicate: bool = False
     late: bool = False
     reordered: bool = False
-
-
-def topic_for(event_type: str, topics: Sequence[str]) -> str:
-    """Returns the topic of a registered event type among `topics` (the settings' topics).
-
-    The registry's default topic when it is one of them, else the topic at the same position
-    as the default among the default topics (wrapping), so custom topic lists still split users
-    from commerce.
-    """
-    default = REGISTRY[event_type].topic
-    if default in topics:
-        return default
-    return topics[DEFAULT_TOPICS.index(default) % len(topics)]
 
 
 def render_timestamp(time_ms: int, rng: random.Random, *, rfc3339: bool) -> int | str:

@@ -25,8 +25,8 @@ from processes import EVENTLAKE, env_for
 from tls_broker import Pki, TlsTerminator, make_pki, start_tansu
 
 from cli.main import main
+from eventlake.kafka_clients import scrub
 from eventlake.settings import Settings
-from ingest.kafka.client_config import scrub
 from ingest.simulator import SimulationOptions, simulate
 from ingest.tools import broker
 

@@ -9,8 +9,8 @@ import pytest
 
 from eventlake.default_products import PRODUCTS, PRODUCTS_BY_ID, Product, products_frame
 from eventlake.envelope import REJECTION_CODES, Event, Rejection, parse
-from eventlake.registry import REGISTRY
-from ingest.simulator import OutMessage, SimulationOptions, messages, topic_for
+from eventlake.registry import REGISTRY, topic_for
+from ingest.simulator import OutMessage, SimulationOptions, messages
 
 NOW_MS = 1_750_000_000_000  # a fixed clock: 2025-06-15T15:06:40Z
 DAY_MS = 86_400_000

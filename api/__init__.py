@@ -1,0 +1,1 @@
+"""The HTTP API: event capture for clients that cannot speak Kafka, and read-only figures."""
