@@ -117,7 +117,7 @@ def markdown(report: dict[str, Any]) -> str:
         *(f"| {w.strip()} | {a} | {b} | {c} |" for w, a, b, c in rows(report)),
         "",
         *(
-            f"DuckDB {label} compared with the lake (every table whole, both ways): "
+            f"- DuckDB {label} compared with the lake (every table whole, both ways): "
             + ", ".join(f"`{k}` {v}" for k, v in report["phases"][phase]["cross_check"].items())
             + "."
             for phase, label in (
