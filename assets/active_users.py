@@ -14,6 +14,7 @@ import polars as pl
 
 from assets import checks
 from assets.day_range import day_asset_spec_kwargs, lake_settings, run_days, window, write_days
+from assets.timings import Phases
 from eventlake import lake
 from eventlake.catalog import GOLD_DAILY_ACTIVE_USERS, SILVER_USER_ACTIVITY_DAILY
 
@@ -123,6 +124,7 @@ def daily_active_users_asset(partitions_def: dg.PartitionsDefinition) -> dg.Asse
         context,
     ) -> dg.MaterializeResult:  # Dagster rejects a string-annotated context
         settings = lake_settings(context)
+        phases = Phases()
         first, last = run_days(context)
         start = first - timedelta(days=LOOKBACK_DAYS)
         # One row per user and active day: the same answer as every silver event, far fewer rows.
@@ -132,6 +134,9 @@ def daily_active_users_asset(partitions_def: dg.PartitionsDefinition) -> dg.Asse
         frame = daily_active_users(events, first, last).collect()
         bad = checks.windows_out_of_order(frame.lazy()).collect()
         found = [checks.result(checks.WINDOWS_NEST, GOLD_DAILY_ACTIVE_USERS.asset_key, bad)]
-        return write_days(settings, GOLD_DAILY_ACTIVE_USERS, frame, first, last, found)
+        phases.lap("compute")
+        return write_days(
+            settings, GOLD_DAILY_ACTIVE_USERS, frame, first, last, found, phases=phases
+        )
 
     return daily_active_users_days

@@ -17,6 +17,7 @@ import dagster as dg
 import polars as pl
 
 from assets.day_range import lake_settings, whole_table_kwargs, write_table
+from assets.timings import Phases
 from eventlake import lake
 from eventlake.catalog import GOLD_COHORT_RETENTION, SILVER_USER_ACTIVITY_DAILY, SILVER_USERS
 
@@ -68,8 +69,10 @@ def cohort_retention(users: pl.LazyFrame, activity: pl.LazyFrame) -> pl.LazyFram
 def cohort_retention_table(context) -> dg.MaterializeResult:  # Dagster: no typed context
     """Rebuilds gold/cohort_retention whole."""
     settings = lake_settings(context)
+    phases = Phases()
     frame = cohort_retention(
         lake.scan(settings, SILVER_USERS),
         lake.scan(settings, SILVER_USER_ACTIVITY_DAILY).select("day", "user_id"),
     ).collect()
-    return write_table(settings, GOLD_COHORT_RETENTION, frame)
+    phases.lap("compute")
+    return write_table(settings, GOLD_COHORT_RETENTION, frame, phases=phases)

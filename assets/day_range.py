@@ -16,6 +16,7 @@ import dagster as dg
 import polars as pl
 
 from assets import restatements
+from assets.timings import Phases
 from eventlake import lake
 from eventlake.catalog import TableSpec
 from eventlake.settings import Settings
@@ -64,6 +65,7 @@ def write_days(
     first: date,
     last: date,
     checks: Sequence[dg.AssetCheckResult] = (),
+    phases: Phases | None = None,
     **extra: int | str,
 ) -> dg.MaterializeResult:
     """Returns the materialization of `frame` written as the whole content of days [first, last].
@@ -71,24 +73,33 @@ def write_days(
     Days of the range without rows in `frame` are cleared. The metadata is the same for every
     partition of the range: the run's row count, its days and the table's new Delta version,
     plus `extra` entries (for example the Delta version of the input that was read), and for a
-    gold table the number of figures it restated (recorded in audit/restatements).
+    gold table the number of figures it restated (recorded in audit/restatements). `phases`
+    (the asset's timings so far) gains the write and the restatements.
     """
+    phases = phases or Phases()
     version = lake.replace_days(settings, spec, frame, first, last)
+    phases.lap("write")
     if spec.layer == "gold":
         extra["restated_figures"] = restatements.record(
             settings, spec, frame, version, (first, last)
         )
-    return day_result(settings, spec, frame.height, first, last, checks, **extra)
+        phases.lap("restatements")
+    return day_result(settings, spec, frame.height, first, last, checks, phases, **extra)
 
 
-def write_table(settings: Settings, spec: TableSpec, frame: pl.DataFrame) -> dg.MaterializeResult:
+def write_table(
+    settings: Settings, spec: TableSpec, frame: pl.DataFrame, phases: Phases | None = None
+) -> dg.MaterializeResult:
     """Returns the materialization of `frame` written as the whole of an unpartitioned table:
     its rows and new Delta version, and for a gold table the figures it restated."""
+    phases = phases or Phases()
     version = lake.replace_all(settings, spec, frame)
+    phases.lap("write")
     metadata: dict[str, Any] = {"rows": frame.height, "delta_version": version}
     if spec.layer == "gold":
         metadata["restated_figures"] = restatements.record(settings, spec, frame, version)
-    return dg.MaterializeResult(metadata=metadata)
+        phases.lap("restatements")
+    return dg.MaterializeResult(metadata={**metadata, **phases.metadata()})
 
 
 def day_result(
@@ -98,12 +109,14 @@ def day_result(
     first: date,
     last: date,
     checks: Sequence[dg.AssetCheckResult] = (),
+    phases: Phases | None = None,
     **extra: int | str,
 ) -> dg.MaterializeResult:
-    """Returns the materialization (metadata, check results) of a table whose days
-    [first, last] were written."""
+    """Returns the materialization (metadata, check results, the asset's `phases` timings if
+    given) of a table whose days [first, last] were written."""
+    timings = phases.metadata() if phases is not None else {}
     return dg.MaterializeResult(
-        metadata=day_metadata(settings, spec, rows, first, last, **extra),
+        metadata={**day_metadata(settings, spec, rows, first, last, **extra), **timings},
         check_results=list(checks),
     )
 

@@ -18,6 +18,7 @@ import polars as pl
 from assets import checks
 from assets.day_range import day_asset_spec_kwargs, lake_settings, run_days, window, write_days
 from assets.revenue import counted_orders
+from assets.timings import Phases
 from eventlake import lake
 from eventlake.catalog import GOLD_FUNNEL_DAILY, SILVER_ORDERS, SILVER_PRODUCT_EVENTS
 
@@ -116,6 +117,7 @@ def funnel_daily_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefi
     )
     def funnel_daily_days(context) -> dg.MaterializeResult:  # Dagster rejects "context" typed
         settings = lake_settings(context)
+        phases = Phases()
         first, last = run_days(context)
         product = lake.scan_days(
             settings, SILVER_PRODUCT_EVENTS, first, last + timedelta(days=1)
@@ -124,6 +126,7 @@ def funnel_daily_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefi
         frame = funnel_daily(product, orders, first, last).collect()
         bad = checks.funnel_widening(frame.lazy()).collect()
         found = [checks.result(checks.FUNNEL_NARROWS, GOLD_FUNNEL_DAILY.asset_key, bad)]
-        return write_days(settings, GOLD_FUNNEL_DAILY, frame, first, last, found)
+        phases.lap("compute")
+        return write_days(settings, GOLD_FUNNEL_DAILY, frame, first, last, found, phases=phases)
 
     return funnel_daily_days

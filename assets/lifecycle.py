@@ -16,6 +16,7 @@ import dagster as dg
 import polars as pl
 
 from assets.day_range import day_asset_spec_kwargs, lake_settings, run_days, window, write_days
+from assets.timings import Phases
 from eventlake import lake
 from eventlake.catalog import GOLD_LIFECYCLE_DAILY, SILVER_USER_ACTIVITY_DAILY
 
@@ -71,10 +72,12 @@ def lifecycle_daily_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsD
     )
     def lifecycle_daily_days(context) -> dg.MaterializeResult:  # Dagster: no typed context
         settings = lake_settings(context)
+        phases = Phases()
         first, last = run_days(context)
         activity = lake.scan(settings, SILVER_USER_ACTIVITY_DAILY).select("day", "user_id")
         frame = lifecycle_daily(activity, first, last).collect()
-        return write_days(settings, GOLD_LIFECYCLE_DAILY, frame, first, last)
+        phases.lap("compute")
+        return write_days(settings, GOLD_LIFECYCLE_DAILY, frame, first, last, phases=phases)
 
     return lifecycle_daily_days
 

@@ -20,6 +20,7 @@ import polars as pl
 from assets import checks
 from assets.day_range import day_asset_spec_kwargs, lake_settings, run_days, write_days
 from assets.revenue import counted_items
+from assets.timings import Phases
 from eventlake import lake
 from eventlake.catalog import (
     DIM_PRODUCTS,
@@ -119,6 +120,7 @@ def product_performance_asset(partitions_def: dg.PartitionsDefinition) -> dg.Ass
     )
     def product_performance_days(context) -> dg.MaterializeResult:  # Dagster: no typed context
         settings = lake_settings(context)
+        phases = Phases()
         first, last = run_days(context)
         frame = product_performance(
             lake.scan_days(settings, SILVER_PRODUCT_EVENTS, first, last),
@@ -131,6 +133,9 @@ def product_performance_asset(partitions_def: dg.PartitionsDefinition) -> dg.Ass
         bad = checks.negative(frame.lazy(), "revenue").collect()
         key = GOLD_PRODUCT_PERFORMANCE.asset_key
         found = [checks.result(checks.NO_NEGATIVE_REVENUE, key, bad)]
-        return write_days(settings, GOLD_PRODUCT_PERFORMANCE, frame, first, last, found)
+        phases.lap("compute")
+        return write_days(
+            settings, GOLD_PRODUCT_PERFORMANCE, frame, first, last, found, phases=phases
+        )
 
     return product_performance_days

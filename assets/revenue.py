@@ -19,6 +19,7 @@ import polars as pl
 
 from assets import checks
 from assets.day_range import day_asset_spec_kwargs, lake_settings, run_days, write_days
+from assets.timings import Phases
 from eventlake import lake
 from eventlake.catalog import (
     GOLD_REVENUE_BY_PRODUCT,
@@ -139,11 +140,13 @@ def revenue_daily_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDef
     )
     def revenue_daily_days(context) -> dg.MaterializeResult:  # Dagster rejects "context" typed
         settings = lake_settings(context)
+        phases = Phases()
         first, last = run_days(context)
         frame = revenue_daily(lake.scan(settings, SILVER_ORDERS), first, last).collect()
         bad = checks.negative(frame.lazy(), "revenue").collect()
         found = [checks.result(checks.NO_NEGATIVE_REVENUE, GOLD_REVENUE_DAILY.asset_key, bad)]
-        return write_days(settings, GOLD_REVENUE_DAILY, frame, first, last, found)
+        phases.lap("compute")
+        return write_days(settings, GOLD_REVENUE_DAILY, frame, first, last, found, phases=phases)
 
     return revenue_daily_days
 
@@ -166,6 +169,7 @@ def revenue_by_product_asset(partitions_def: dg.PartitionsDefinition) -> dg.Asse
     )
     def revenue_by_product_days(context) -> dg.MaterializeResult:  # see revenue_daily_days
         settings = lake_settings(context)
+        phases = Phases()
         first, last = run_days(context)
         orders = lake.scan(settings, SILVER_ORDERS)
         items = lake.scan_days(settings, SILVER_ORDER_ITEMS, first, last)
@@ -173,6 +177,9 @@ def revenue_by_product_asset(partitions_def: dg.PartitionsDefinition) -> dg.Asse
         bad = checks.negative(frame.lazy(), "revenue").collect()
         key = GOLD_REVENUE_BY_PRODUCT.asset_key
         found = [checks.result(checks.NO_NEGATIVE_REVENUE, key, bad)]
-        return write_days(settings, GOLD_REVENUE_BY_PRODUCT, frame, first, last, found)
+        phases.lap("compute")
+        return write_days(
+            settings, GOLD_REVENUE_BY_PRODUCT, frame, first, last, found, phases=phases
+        )
 
     return revenue_by_product_days

@@ -23,6 +23,7 @@ import polars as pl
 
 from assets.day_range import lake_settings, whole_table_kwargs, write_table
 from assets.revenue import counted_orders
+from assets.timings import Phases
 from eventlake import lake
 from eventlake.catalog import GOLD_CUSTOMER_RFM, SILVER_ORDERS, SILVER_USER_ACTIVITY_DAILY
 from eventlake.currencies import to_reporting
@@ -91,8 +92,10 @@ def customer_rfm(orders: pl.LazyFrame, activity: pl.LazyFrame) -> pl.LazyFrame:
 def customer_rfm_table(context) -> dg.MaterializeResult:  # Dagster: no typed context
     """Rebuilds gold/customer_rfm whole."""
     settings = lake_settings(context)
+    phases = Phases()
     frame = customer_rfm(
         lake.scan(settings, SILVER_ORDERS),
         lake.scan(settings, SILVER_USER_ACTIVITY_DAILY).select("day"),
     ).collect()
-    return write_table(settings, GOLD_CUSTOMER_RFM, frame)
+    phases.lap("compute")
+    return write_table(settings, GOLD_CUSTOMER_RFM, frame, phases=phases)

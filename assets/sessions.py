@@ -25,6 +25,7 @@ from assets.day_range import (
     write_days,
 )
 from assets.silver import day_chunks
+from assets.timings import Phases
 from eventlake import lake
 from eventlake.catalog import GOLD_SESSIONS_DAILY, SILVER_EVENTS, SILVER_SESSIONS
 from eventlake.settings import Settings
@@ -209,15 +210,21 @@ def sessions_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefiniti
     )
     def silver_sessions(context) -> dg.MaterializeResult:  # Dagster rejects "context" annotated
         settings = lake_settings(context)
+        phases = Phases()
         first, last = run_days(context)
-        rows = 0
+        parts = []
         # Chunks of days bound the memory of a long range; each reads its own neighbours.
+        # Sessions are small: the range is written once, in one commit.
         for a, b in day_chunks(first, last, CHUNK_DAYS):
-            found = sessions(session_events(settings, a, b).lazy())
-            frame = found.filter(pl.col("day").is_between(a, b)).collect()
-            lake.replace_days(settings, SILVER_SESSIONS, frame, a, b)
-            rows += frame.height
-        return day_result(settings, SILVER_SESSIONS, rows, first, last)
+            events = session_events(settings, a, b)
+            phases.lap("silver_read")
+            found = sessions(events.lazy())
+            parts.append(found.filter(pl.col("day").is_between(a, b)).collect())
+            phases.lap("compute")
+        frame = pl.concat(parts)
+        lake.replace_days(settings, SILVER_SESSIONS, frame, first, last)
+        phases.lap("write")
+        return day_result(settings, SILVER_SESSIONS, frame.height, first, last, (), phases)
 
     return silver_sessions
 
@@ -232,9 +239,11 @@ def sessions_daily_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDe
     )
     def sessions_daily_days(context) -> dg.MaterializeResult:  # see silver_sessions
         settings = lake_settings(context)
+        phases = Phases()
         first, last = run_days(context)
         found = lake.scan_days(settings, SILVER_SESSIONS, first, last)
         frame = sessions_daily(found, first, last).collect()
-        return write_days(settings, GOLD_SESSIONS_DAILY, frame, first, last)
+        phases.lap("compute")
+        return write_days(settings, GOLD_SESSIONS_DAILY, frame, first, last, phases=phases)
 
     return sessions_daily_days

@@ -31,6 +31,7 @@ from assets.day_range import (
     lake_settings,
     run_days,
 )
+from assets.timings import Phases
 from eventlake import lake
 from eventlake.catalog import BRONZE_EVENTS, SILVER_EVENTS
 from eventlake.envelope import to_json
@@ -172,19 +173,37 @@ def built_from(settings: Settings, first: date, last: date) -> int | None:
 
 
 def build(
-    settings: Settings, bronze: pl.LazyFrame, first: date, last: date, version: int | None
+    settings: Settings,
+    bronze: pl.LazyFrame,
+    first: date,
+    last: date,
+    version: int | None,
+    phases: Phases | None = None,
 ) -> int:
-    """Rebuilds silver's days [first, last] from `bronze` (read at `version`); returns the rows."""
+    """Rebuilds silver's days [first, last] from `bronze` (read at `version`); returns the rows.
+
+    `phases` gains the first-copy rule over the log (`dedup`), reading the days' bronze rows
+    (`bronze_read`), cleaning them (`clean`) and the Delta writes (`write`).
+    """
+    phases = phases or Phases()
     losers = range_losers(bronze, first, last).lazy()
+    phases.lap("dedup")
     rows = 0
     # Chunks of days bound the memory of a long range (a rebuild of months in one run).
     for a, b in day_chunks(first, last, CHUNK_DAYS):
-        frame = clean(bronze.filter(pl.col("event_date").is_between(a, b)), losers).collect()
+        day_rows = bronze.filter(pl.col("event_date").is_between(a, b)).collect()
+        phases.lap("bronze_read")
+        # In memory, the in-memory engine cleans faster than the streaming one (measured on
+        # 2 cores: 2.5 s against 4.4 s for 700,000 rows; docs/benchmarks.md).
+        frame = clean(day_rows.lazy(), losers).collect(engine="in-memory")
+        del day_rows
+        phases.lap("clean")
         built = (
             {} if version is None else {silver_day_app_id(d): version for d in days_between(a, b)}
         )
         lake.replace_days(settings, SILVER_EVENTS, frame, a, b, transactions=built)
         rows += frame.height
+        phases.lap("write")
     return rows
 
 
@@ -343,6 +362,7 @@ def silver_events_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDef
         context,
     ) -> dg.MaterializeResult:  # Dagster rejects a string-annotated context
         settings = lake_settings(context)
+        phases = Phases()
         first, last = run_days(context)
         table = lake.open_table(settings, BRONZE_EVENTS)
         # Pin one bronze version: the day rows and the dedup over all rows must agree.
@@ -351,10 +371,12 @@ def silver_events_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDef
         rows = None
         if table is not None and context.run.tags.get(INCREMENTAL_TAG) == "1":
             rows = build_incrementally(settings, table, bronze, first, last)
+            phases.lap("incremental")
         if rows is None:
-            rows = build(settings, bronze, first, last, version)
+            rows = build(settings, bronze, first, last, version, phases)
         read = {} if version is None else {"bronze_version": version}
         found = check_days(settings, bronze, first, last)
-        return day_result(settings, SILVER_EVENTS, rows, first, last, found, **read)
+        phases.lap("checks")
+        return day_result(settings, SILVER_EVENTS, rows, first, last, found, phases, **read)
 
     return silver_events_days

@@ -20,6 +20,7 @@ from assets.day_range import (
     run_days,
 )
 from assets.silver import day_chunks
+from assets.timings import Phases
 from eventlake import lake
 from eventlake.catalog import (
     SILVER_EVENTS,
@@ -165,19 +166,33 @@ def typed_silver_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefi
     @dg.multi_asset(name="typed_silver", specs=specs, **multi_day_asset_kwargs(partitions_def))
     def typed_silver(context):  # Dagster rejects a string-annotated context
         settings = lake_settings(context)
+        phases = Phases()
         first, last = run_days(context)
-        rows = dict.fromkeys((spec.name for spec in TYPED_TABLES), 0)
         columns = ["event_id", "event_type", "user_id", "event_time", "event_date", "payload"]
+        parts: dict[str, list[pl.DataFrame]] = {spec.name: [] for spec in TYPED_TABLES}
+        # Chunks of days bound the memory of reading silver/events (payloads are large); the
+        # typed rows are small, so each table is written once, in one commit for the range.
         for a, b in day_chunks(first, last, CHUNK_DAYS):
             events = lake.scan_days(settings, SILVER_EVENTS, a, b).select(columns).collect()
-            tables = typed_tables(events)
-            for spec in TYPED_TABLES:
-                lake.replace_days(settings, spec, tables[spec.name], a, b)
-                rows[spec.name] += tables[spec.name].height
+            phases.lap("silver_read")
+            for name, frame in typed_tables(events).items():
+                parts[name].append(frame)
+            del events
+            phases.lap("decode")
+        rows = {}
+        for spec in TYPED_TABLES:
+            frame = pl.concat(parts.pop(spec.name))
+            lake.replace_days(settings, spec, frame, first, last)
+            rows[spec.name] = frame.height
+            phases.lap("write")
+        # Yielded after every write: Dagster stores each result's events before resuming.
         for spec in TYPED_TABLES:
             yield dg.MaterializeResult(
                 asset_key=spec.asset_key,
-                metadata=day_metadata(settings, spec, rows[spec.name], first, last),
+                metadata={
+                    **day_metadata(settings, spec, rows[spec.name], first, last),
+                    **phases.metadata(),
+                },
             )
 
     return typed_silver

@@ -14,6 +14,7 @@ import dagster as dg
 import polars as pl
 
 from assets.day_range import lake_settings, whole_table_kwargs, write_table
+from assets.timings import Phases
 from eventlake import lake
 from eventlake.catalog import SILVER_USER_ACTIVITY_DAILY, SILVER_USER_SIGNUPS, SILVER_USERS
 
@@ -59,8 +60,10 @@ def users(activity: pl.LazyFrame, signups: pl.LazyFrame) -> pl.LazyFrame:
 def silver_users(context) -> dg.MaterializeResult:  # Dagster rejects a string-annotated context
     """Rebuilds silver/users from every day of activity and signups."""
     settings = lake_settings(context)
+    phases = Phases()
     frame = users(
         lake.scan(settings, SILVER_USER_ACTIVITY_DAILY).select("day", "user_id"),
         lake.scan(settings, SILVER_USER_SIGNUPS),
     ).collect()
-    return write_table(settings, SILVER_USERS, frame)
+    phases.lap("compute")
+    return write_table(settings, SILVER_USERS, frame, phases=phases)

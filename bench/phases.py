@@ -1,8 +1,8 @@
 """The measured phases of bench/projections.py, each run in its own process.
 
 `python -m bench.phases PHASE WORKDIR` prints one JSON line: the phase's wall seconds (only the
-measured work: imports, data generation and cross-checks are outside the clock), its peak RSS
-and what it did.
+measured work: imports, data generation and cross-checks are outside the clock), its peak RSS,
+what it did and, for the Dagster phases, where the time went (bench/breakdown.py).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import dagster as dg
 import polars as pl
 
 from bench import duckdb_reference
+from bench.breakdown import breakdown
 from bench.events import BenchShape, generate
 from eventlake import lake
 from eventlake.catalog import BRONZE_EVENTS
@@ -31,7 +32,7 @@ from orchestration.partitions import range_tags
 from orchestration.sensors import followup_requests
 
 SHAPE_FIRST_DAY = BenchShape().first_day
-MAX_FOLLOWUP_RUNS = 10  # the follow-ups of a day's run end after one round (two runs)
+MAX_RUNS = 10  # the day's run, then its follow-ups, which end after one round (two runs)
 ORDER = [
     "silver/sessions", "gold/revenue_daily", "gold/revenue_by_product", "gold/daily_active_users",
     "gold/sessions_daily", "gold/funnel_daily", "gold/product_performance", "gold/lifecycle_daily",
@@ -71,10 +72,14 @@ def phase_full(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
     first = SHAPE_FIRST_DAY
     last = lake.scan(settings, BRONZE_EVENTS).select(pl.col("event_date").max()).collect().item()
     with dg.DagsterInstance.get() as instance:
+        before = set(instance.get_run_ids())
         started = time.perf_counter()
         report = materialize_days(settings, first, last, instance=instance)
         seconds = time.perf_counter() - started
-    return {"seconds": seconds, "rows": report.rows, "first": str(first), "last": str(last)}
+        runs = [r for r in instance.get_run_ids() if r not in before]
+        parts = breakdown(instance, runs, seconds)
+    return {"seconds": seconds, "rows": report.rows, "first": str(first), "last": str(last),
+            "breakdown": parts}  # fmt: skip
 
 
 def late_events(settings: Settings, day: date, n: int = 2000) -> pl.DataFrame:
@@ -91,64 +96,50 @@ def late_events(settings: Settings, day: date, n: int = 2000) -> pl.DataFrame:
 
 
 def phase_day(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
-    """The run the bronze_commits sensor requests for the late day: the `ingested_days` job
-    (silver and every day-partitioned table) over that one day."""
+    """One figure for a late day: the run the bronze_commits sensor requests for it (the
+    `ingested_days` job over that day: silver and every day-partitioned table), then what the
+    follow_ups sensor requests after it (the windows and whole tables that include the day),
+    each run as the daemon launches it (one at a time), until no follow-up is left."""
     day = late_day(args.days)
     late = late_events(settings, day)
     lake.append(settings, BRONZE_EVENTS, late, metadata={lake.EVENT_DATES_KEY: str(day)})
-    job = build_definitions(settings).resolve_job_def(INGESTED_DAYS_JOB)  # carries the lake
-    with dg.DagsterInstance.get() as instance:
-        started = time.perf_counter()
-        result = job.execute_in_process(instance=instance, tags=range_tags(day, day))
-        seconds = time.perf_counter() - started
-    assert result.success
-    (Path(args.workdir) / "day_run.txt").write_text(result.run_id)
-    return {"seconds": seconds, "day": str(day), "late_events": late.height,
-            "rows": rows_written(result)}  # fmt: skip
-
-
-def rows_written(result: dg.ExecuteInProcessResult) -> dict[str, int]:
-    """Returns the rows a run wrote per table (the `rows` metadata of its materializations)."""
-    rows = {}
-    for event in result.get_asset_materialization_events():
-        value = event.materialization.metadata.get("rows")
-        if event.asset_key is not None and isinstance(value, dg.IntMetadataValue):
-            rows[event.asset_key.to_user_string()] = value.value or 0
-    return rows
-
-
-def phase_windows(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
-    """What the follow_ups sensor does after the day's run, each request run as the daemon
-    launches it (one run at a time), then the follow-ups of those runs, until none are left."""
-    defs = build_definitions(settings)
+    defs = build_definitions(settings)  # carries the lake resource, as the daemon's runs do
     partitions = daily_span(defs)
     lineage = Lineage.of(a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition))
     done: dict[str, set[str | None]] = {}
     runs: list[dict[str, Any]] = []
-    todo = [(Path(args.workdir) / "day_run.txt").read_text()]
+    run_ids: list[str] = []
     with dg.DagsterInstance.get() as instance:
         started = time.perf_counter()
+        job = defs.resolve_job_def(INGESTED_DAYS_JOB)
+        result = job.execute_in_process(instance=instance, tags=range_tags(day, day))
+        assert result.success
+        runs.append({"job": INGESTED_DAYS_JOB, "days": f"{day}..{day}", "assets": "all",
+                     "seconds": round(time.perf_counter() - started, 2)})  # fmt: skip
+        todo = [result.run_id]
         while todo:
             after = todo.pop(0)
+            run_ids.append(after)
             for request in followup_requests(instance, after, settings, partitions, lineage,
                                              datetime.now(UTC)):  # fmt: skip
-                job = defs.resolve_job_def(request.job_name or "")
                 began = time.perf_counter()
-                # As the daemon launches it: the defs carry the lake resource.
-                result = job.execute_in_process(instance=instance, tags=request.tags,
-                                                asset_selection=request.asset_selection)  # fmt: skip
+                result = defs.resolve_job_def(request.job_name or "").execute_in_process(
+                    instance=instance, tags=request.tags, asset_selection=request.asset_selection
+                )
                 assert result.success, request.job_name
                 runs.append(describe(request, time.perf_counter() - began))
-                assert len(runs) <= MAX_FOLLOWUP_RUNS, f"follow-ups do not end: {runs}"
+                assert len(runs) <= MAX_RUNS, f"follow-ups do not end: {runs}"
                 for event in result.get_asset_materialization_events():
                     if event.asset_key is not None:
                         key = event.asset_key.to_user_string()
                         done.setdefault(key, set()).add(event.partition)
                 todo.append(result.run_id)
         seconds = time.perf_counter() - started
+        parts = breakdown(instance, run_ids, seconds)
     # Per asset: the day partitions the follow-ups rewrote, or "whole" for an unpartitioned one.
     rewritten = {n: "whole" if done[n] == {None} else len(done[n]) for n in ORDER if n in done}
-    return {"seconds": seconds, "runs": runs, "rematerialized_partitions": rewritten}
+    return {"seconds": seconds, "day": str(day), "late_events": late.height, "runs": runs,
+            "rematerialized_partitions": rewritten, "breakdown": parts}  # fmt: skip
 
 
 def describe(request: dg.RunRequest, seconds: float) -> dict[str, Any]:
@@ -199,7 +190,6 @@ PHASES = {
     "generate": phase_generate,
     "full": phase_full,
     "day": phase_day,
-    "windows": phase_windows,
     "duckdb": phase_duckdb,
     "duckdb_day": phase_duckdb_day,
 }

@@ -18,30 +18,41 @@ def rows(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     def fig(phase: str) -> tuple[str, str]:
         return f"{p[phase]['seconds']:.1f} s", f"{p[phase]['peak_rss_mb'] / 1024:.2f} GB"
 
-    out = [
+    return [
         ("full rebuild: silver + every gold table (Polars, Dagster in-process)", *fig("full"),
          f"<= {targets['full']['seconds']:.0f} s, <= 4 GB"),
         ("  DuckDB: silver + every gold table from bronze, written as Delta", *fig("duckdb"),
          "reference"),
-        (f"one day ({p['day']['day']}, {p['day']['late_events']} late events): every "
-         "day-partitioned asset", *fig("day"), f"<= {targets['day']['seconds']:.0f} s"),
-        ("  then the windows that include it and the whole tables (follow-ups)",
-         *fig("windows"), f"<= {targets['windows']['seconds']:.0f} s"),
+        (f"one day ({p['day']['day']}, {p['day']['late_events']} late events): every asset, "
+         "then the windows and whole tables that include it", *fig("day"),
+         f"<= {targets['day']['seconds']:.0f} s"),
         ("  DuckDB: the day's silver and every day and table that reads it", *fig("duckdb_day"),
          "reference"),
     ]  # fmt: skip
-    return out
 
 
 def met(report: dict[str, Any]) -> bool:
-    """Returns True when every target holds and DuckDB agrees with Polars on every table."""
+    """Returns True when every target holds, eventlake is no slower than the DuckDB reference
+    doing the same work in the same run, and the reference agrees with the lake on every table."""
     p, t = report["phases"], report["targets"]
-    fast = all(p[k]["seconds"] <= t[k]["seconds"] for k in ("full", "day", "windows"))
+    fast = all(p[k]["seconds"] <= t[k]["seconds"] for k in ("full", "day"))
+    level = all(
+        p[k]["seconds"] <= p[f"duckdb{s}"]["seconds"] for k, s in (("full", ""), ("day", "_day"))
+    )
     small = p["full"]["peak_rss_mb"] <= t["full"]["peak_rss_mb"]
     equal = all(
         v == "equal" for k in ("duckdb", "duckdb_day") for v in p[k]["cross_check"].values()
     )
-    return fast and small and equal
+    return fast and level and small and equal
+
+
+def breakdown_lines(report: dict[str, Any]) -> list[str]:
+    """Returns where the full and the day figures spent their time, one line each."""
+    return [
+        f"{phase} ({report['phases'][phase]['seconds']:.1f} s): "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in report["phases"][phase]["breakdown"].items())
+        for phase in ("full", "day")
+    ]
 
 
 def print_table(report: dict[str, Any]) -> bool:
@@ -56,9 +67,11 @@ def print_table(report: dict[str, Any]) -> bool:
     print(
         "CPU share used by other processes: " + ", ".join(f"{k} {v:.0%}" for k, v in shares.items())
     )
-    windows = report["phases"]["windows"]
-    parts = ", ".join(f"{k} {v}" for k, v in windows["rematerialized_partitions"].items())
-    print(f"follow-ups: {followup_runs(report)}; partitions rewritten: {parts}")
+    day = report["phases"]["day"]
+    parts = ", ".join(f"{k} {v}" for k, v in day["rematerialized_partitions"].items())
+    print(f"day: {day_runs(report)}; follow-ups rewrote: {parts}")
+    for line in breakdown_lines(report):
+        print(line)
     for phase in ("duckdb", "duckdb_day"):
         checks = report["phases"][phase]["cross_check"]
         print(f"{phase} cross-check: " + ", ".join(f"{k} {v}" for k, v in checks.items()))
@@ -103,32 +116,50 @@ def markdown(report: dict[str, Any]) -> str:
         "|---|---|---|---|",
         *(f"| {w.strip()} | {a} | {b} | {c} |" for w, a, b, c in rows(report)),
         "",
-        "DuckDB cross-check (same rows, floats to 1e-6): "
-        + ", ".join(f"`{k}` {v}" for k, v in report["phases"]["duckdb"]["cross_check"].items())
+        *(
+            f"- DuckDB {label} compared with the lake (every table whole, both ways): "
+            + ", ".join(f"`{k}` {v}" for k, v in report["phases"][phase]["cross_check"].items())
+            + "."
+            for phase, label in (
+                ("duckdb", "after the full build"),
+                ("duckdb_day", "after the day"),
+            )
+        ),
+        "",
+        "The day's runs: "
+        + day_runs(report)
+        + ". Partitions its follow-ups re-materialized: "
+        + ", ".join(
+            f"`{k}` {v}" for k, v in report["phases"]["day"]["rematerialized_partitions"].items()
+        )
         + ".",
         "",
-        "Partitions the follow-ups of the late day's run re-materialized: "
-        + ", ".join(
-            f"`{k}` {v}"
-            for k, v in report["phases"]["windows"]["rematerialized_partitions"].items()
-        )
-        + f" ({followup_runs(report)}).",
+        "Where the time went (bench/breakdown.py, from the assets' `phase_seconds` metadata; "
+        "Dagster is the rest of the wall time):",
+        "",
+        *(f"- {line}" for line in breakdown_lines(report)),
         "",
         "Result: projections target "
         + ("**met**." if met(report) else "**NOT met**.")
         + " Share of the 2 CPUs used by other processes during each phase (the machine is "
         "shared; above 10 % the wall times are stretched): "
         + ", ".join(f"{k} {v.get('other_cpu_share', 0.0):.0%}" for k, v in report["phases"].items())
-        + ".",
+        + "."
+        + (
+            " The machine was shared with other engineers' tests and benchmarks during this "
+            "run: every wall time above is stretched, Dagster's (SQLite writes) the most."
+            if busy(report)
+            else ""
+        ),
         "",
     ]
     return "\n".join(lines)
 
 
-def followup_runs(report: dict[str, Any]) -> str:
-    """Returns the follow-up runs of the windows phase, e.g. "2 runs: follow_ups 2.1 s over
-    2026-02-14..2026-03-16, whole_tables 3.0 s"."""
-    runs = report["phases"]["windows"]["runs"]
+def day_runs(report: dict[str, Any]) -> str:
+    """Returns the runs of the day figure, e.g. "3 runs: ingested_days 2.0 s over
+    2026-02-15..2026-02-15, follow_ups 2.1 s over 2026-02-14..2026-03-16, whole_tables 3.0 s"."""
+    runs = report["phases"]["day"]["runs"]
     each = ", ".join(
         f"{r['job']} {r['seconds']:.1f} s" + (f" over {r['days']}" if r["days"] else "")
         for r in runs
