@@ -17,6 +17,7 @@ import polars as pl
 
 from assets.day_range import day_asset_spec_kwargs, lake_settings, run_days, write_days
 from assets.revenue import counted_orders
+from assets.timings import Phases
 from eventlake import lake
 from eventlake.catalog import GOLD_REVENUE_HOURLY, GOLD_TRAFFIC_HOURLY, SILVER_EVENTS, SILVER_ORDERS
 
@@ -66,11 +67,13 @@ def traffic_hourly_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDe
     def traffic_hourly_days(context) -> dg.MaterializeResult:  # Dagster rejects "context" typed
         settings = lake_settings(context)
         first, last = run_days(context)
+        phases = Phases()
         events = lake.scan_days(settings, SILVER_EVENTS, first, last).select(
             "event_date", "event_time", "user_id"
         )
         frame = traffic_hourly(events, first, last).collect()
-        return write_days(settings, GOLD_TRAFFIC_HOURLY, frame, first, last)
+        phases.lap("compute")
+        return write_days(settings, GOLD_TRAFFIC_HOURLY, frame, first, last, phases=phases)
 
     return traffic_hourly_days
 
@@ -86,7 +89,9 @@ def revenue_hourly_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDe
     def revenue_hourly_days(context) -> dg.MaterializeResult:  # see traffic_hourly_days
         settings = lake_settings(context)
         first, last = run_days(context)
+        phases = Phases()
         frame = revenue_hourly(lake.scan(settings, SILVER_ORDERS), first, last).collect()
-        return write_days(settings, GOLD_REVENUE_HOURLY, frame, first, last)
+        phases.lap("compute")
+        return write_days(settings, GOLD_REVENUE_HOURLY, frame, first, last, phases=phases)
 
     return revenue_hourly_days
