@@ -22,6 +22,7 @@ import dagster as dg
 import polars as pl
 
 from assets.day_range import day_asset_spec_kwargs, lake_settings, run_days, write_days
+from assets.timings import Phases
 from assets.silver import BRONZE_EVENTS_SOURCE
 from eventlake import lake
 from eventlake.catalog import BRONZE_EVENTS, SILVER_EVENT_INDEX
@@ -61,9 +62,13 @@ def event_index_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefin
         table = lake.open_table(settings, BRONZE_EVENTS)
         if table is None:
             return write_days(settings, SILVER_EVENT_INDEX, SILVER_EVENT_INDEX.empty(), first, last)
+        phases = Phases()
         version = table.version()
         bronze = lake.scan(settings, BRONZE_EVENTS, version=version)
         frame = event_index(bronze, first, last).collect()
-        return write_days(settings, SILVER_EVENT_INDEX, frame, first, last, bronze_version=version)
+        phases.lap("compute")
+        return write_days(
+            settings, SILVER_EVENT_INDEX, frame, first, last, phases=phases, bronze_version=version
+        )
 
     return event_index_days
