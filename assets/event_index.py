@@ -22,8 +22,8 @@ import dagster as dg
 import polars as pl
 
 from assets.day_range import day_asset_spec_kwargs, lake_settings, run_days, write_days
-from assets.timings import Phases
 from assets.silver import BRONZE_EVENTS_SOURCE
+from assets.timings import Phases
 from eventlake import lake
 from eventlake.catalog import BRONZE_EVENTS, SILVER_EVENT_INDEX
 from eventlake.log_rules import event_id_bucket
