@@ -23,6 +23,7 @@ from dashboard.data import (
     audit,
     commerce,
     explorer,
+    intraday,
     kafka,
     lake_state,
     live,
@@ -165,6 +166,8 @@ def _live_revenue(settings: Settings, scope: Scope) -> live.LiveDay:
     return live.live_day(settings, scope.last, scope.segment, None, orders)
 
 
+# Today by minute and hour, and the last 60 minutes (read from the log at every refresh)
+today_windows = _short_on(intraday.intraday, "last")
 # Live figures are drawn only when no past moment is chosen: they read the latest versions.
 live_day = _short_on(_live_day, "last", "segment")
 live_revenue = _short_on(_live_revenue, "last", "segment")

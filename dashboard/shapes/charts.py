@@ -294,3 +294,25 @@ def timeline(per_day: pl.DataFrame) -> alt.Chart | None:
         )
         .properties(height=200)
     )
+
+
+def intraday_bars(windows: pl.DataFrame, *, title: str, time_format: str) -> alt.Chart:
+    """Returns one bar per window of `intraday.TUMBLING` rows: its events, its start (UTC) on
+    the x axis, events and active users in the tooltip."""
+    start = alt.X(
+        "start:T", title=title, axis=alt.Axis(format=time_format), scale=alt.Scale(type="utc")
+    )
+    return (
+        alt.Chart(windows)
+        .mark_bar()
+        .encode(
+            x=start,
+            y=alt.Y("events:Q", title="events"),
+            tooltip=[
+                alt.Tooltip("start:T", title="from (UTC)", format="%H:%M"),
+                alt.Tooltip("events:Q", format=","),
+                alt.Tooltip("active_users:Q", title="active users", format=","),
+            ],
+        )
+        .properties(height=200)
+    )

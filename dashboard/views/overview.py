@@ -13,6 +13,7 @@ from datetime import date, timedelta
 import polars as pl
 import streamlit as st
 
+from dashboard.data import cache
 from dashboard.shapes import charts, figures, restated
 from dashboard.shell import frame, widgets
 from dashboard.views.parts.overview import (
@@ -141,6 +142,35 @@ def trend_charts(data: Loaded, ctx: frame.Context) -> None:
         st.dataframe(revenue, hide_index=True, column_config=day_column)
 
 
+def today_windows(ctx: frame.Context) -> None:
+    """Draws today minute by minute (the last hour) and hour by hour, and the last 60 minutes."""
+    found = cache.today_windows(ctx.settings, ctx.scope)
+    st.subheader("⏱ Today, live")
+    cells = st.columns(3)
+    cells[0].metric("Events, last 60 minutes", f"{found.last_hour_events:,}")
+    cells[1].metric("Active users, last 60 minutes", f"{found.last_hour_users:,}")
+    money = ", ".join(
+        f"{revenue:,.2f} {currency} ({orders:,} orders)"
+        for currency, orders, revenue in found.last_hour_revenue.iter_rows()
+    )
+    cells[2].metric("Revenue, last 60 minutes", money or "no orders")
+    left, right = st.columns(2)
+    with left:
+        st.altair_chart(
+            charts.intraday_bars(found.minutes, title="minute (UTC)", time_format="%H:%M"),
+            width="stretch",
+        )
+    with right:
+        st.altair_chart(
+            charts.intraday_bars(found.hours, title="hour (UTC)", time_format="%H:00"),
+            width="stretch",
+        )
+    st.caption(
+        f"From today's event log as of {found.now:%H:%M:%S} UTC: each bar one minute of the last "
+        "hour (left) or one hour of today (right); the last 60 minutes move with the clock."
+    )
+
+
 def body(ctx: frame.Context) -> None:
     """Draws the figures of the latest day (or period) in range, then the trends."""
     compare = st.radio(
@@ -169,6 +199,8 @@ def body(ctx: frame.Context) -> None:
         _day_metrics(ctx, data, day)
     for line in source_lines(data, ctx.now):
         st.caption(line)
+    if data.is_live(ctx.scope.last) and ctx.scope.segment.is_everyone:
+        today_windows(ctx)
     trend_charts(data, ctx)
 
 

@@ -18,8 +18,8 @@ from polars.testing import assert_frame_equal
 from streamlit.testing.v1 import AppTest
 
 from dashboard.app import PAGES
+from dashboard.data import intraday, overview
 from dashboard.data import live as live_data
-from dashboard.data import overview
 from dashboard.data.scope import EVERYONE, Scope, Segment
 from dashboard.shapes import figures
 from eventlake import lake
@@ -207,3 +207,26 @@ def test_explorer_history_of_a_recent_user_is_their_log(
     events = log.filter(pl.col("aggregate_id") == user, shown_days).collect()
     page.assert_clean(at)
     assert page.metrics(at)["Events"] == (f"{events.height:,}", "")
+
+
+def test_overview_shows_today_by_minute_and_the_last_hour(
+    sim_app: MakeApp, simulated: SimulatedLake, page
+) -> None:
+    at = sim_app().run()  # the Overview: the default range ends today, live
+    page.assert_clean(at)
+    caption = next(c.value for c in at.caption if c.value.startswith("From today's event log"))
+    clock = datetime.strptime(caption.split(" as of ")[1][:8], "%H:%M:%S").time()
+    now = datetime.combine(simulated.last, clock, UTC)
+    events, _ = live_data.day_events(simulated.settings, simulated.last)
+    past = live_data.past_order_ids(simulated.settings, Scope(last=simulated.last))
+    expected = intraday.windows(events, past, now.replace(microsecond=999_999))
+
+    shown = page.metrics(at)
+    assert shown["Events, last 60 minutes"][0] == f"{expected.last_hour_events:,}"
+    assert shown["Active users, last 60 minutes"][0] == f"{expected.last_hour_users:,}"
+    assert expected.hours["events"].sum() > 0  # the simulated lake holds events of today
+    minute_bars = [data for spec, data in page.charts(at)
+                   if spec.get("encoding", {}).get("x", {}).get("title") == "minute (UTC)"]  # fmt: skip
+    (minutes,) = minute_bars[0]
+    assert minutes["events"].sum() == expected.minutes["events"].sum()
+    assert minutes.height == 60
