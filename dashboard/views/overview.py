@@ -56,6 +56,10 @@ INFO = frame.PageInfo(
   read model has no row for shows no delta. **With the previous period**: the selected days
   against as many days just before; DAU and stickiness are daily means, WAU and MAU the value
   on the last day, revenue and orders sums, conversion = ordered / viewed over the period.
+- **Today, live**: events and distinct users per minute of the last hour and per hour of
+  today (tumbling windows; gold/traffic_hourly holds the hours of past days), and the last 60
+  minutes as one figure (a window that moves with the clock), with the orders counted in it
+  and their revenue per currency. Shown for everyone (no segment filter).
 - **Today** is computed live from `{BRONZE_EVENTS.name}` every few seconds (the same projections, run
   on today's log rows); earlier days come from the gold tables, which `eventlake materialize`
   (or Dagster in the running stack) rebuilds from the event log.
