@@ -17,7 +17,7 @@ import polars as pl
 
 from assets import restatements
 from assets.timings import Phases
-from eventlake import lake
+from eventlake import lake, tracing
 from eventlake.catalog import TableSpec
 from eventlake.settings import Settings
 
@@ -99,6 +99,7 @@ def write_table(
     if spec.layer == "gold":
         metadata["restated_figures"] = restatements.record(settings, spec, frame, version)
         phases.lap("restatements")
+    traced_materialization(spec, phases, metadata)
     return dg.MaterializeResult(metadata={**metadata, **phases.metadata()})
 
 
@@ -115,10 +116,26 @@ def day_result(
     """Returns the materialization (metadata, check results, the asset's `phases` timings if
     given) of a table whose days [first, last] were written."""
     timings = phases.metadata() if phases is not None else {}
-    return dg.MaterializeResult(
-        metadata={**day_metadata(settings, spec, rows, first, last, **extra), **timings},
-        check_results=list(checks),
-    )
+    metadata = day_metadata(settings, spec, rows, first, last, **extra)
+    if phases is not None:
+        traced_materialization(spec, phases, metadata)
+    return dg.MaterializeResult(metadata={**metadata, **timings}, check_results=list(checks))
+
+
+def traced_materialization(spec: TableSpec, phases: Phases, metadata: dict[str, Any]) -> None:
+    """Records the span of one table's materialization (docs/operations.md, "Tracing")."""
+    if not tracing.is_on():
+        return
+    attributes = {"eventlake.table": spec.name, "eventlake.rows": _plain(metadata["rows"])}
+    for key in ("first_day", "last_day", "delta_version"):
+        if key in metadata:
+            attributes[f"eventlake.{key}"] = _plain(metadata[key])
+    tracing.record_span(f"eventlake materialize {spec.name}", phases.started_ns, attributes)
+
+
+def _plain(value: Any) -> Any:
+    """Returns a metadata value as a plain number or string (span attributes take no objects)."""
+    return getattr(value, "value", value)
 
 
 def day_metadata(

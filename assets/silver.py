@@ -16,6 +16,7 @@ Cleaning is three steps, in this order:
 
 from __future__ import annotations
 
+import time
 from datetime import date, timedelta
 
 import dagster as dg
@@ -23,7 +24,7 @@ import msgspec
 import polars as pl
 from deltalake import DeltaTable
 
-from assets import checks
+from assets import checks, traced_events
 from assets.day_range import (
     day_asset_spec_kwargs,
     day_result,
@@ -185,6 +186,7 @@ def build(
     `phases` gains the first-copy rule over the log (`dedup`), reading the days' bronze rows
     (`bronze_read`), cleaning them (`clean`) and the Delta writes (`write`).
     """
+    started_ns = time.time_ns()
     phases = phases or Phases()
     losers = range_losers(bronze, first, last).lazy()
     phases.lap("dedup")
@@ -202,6 +204,7 @@ def build(
             {} if version is None else {silver_day_app_id(d): version for d in days_between(a, b)}
         )
         lake.replace_days(settings, SILVER_EVENTS, frame, a, b, transactions=built)
+        traced_events.record(frame, SILVER_EVENTS.name, started_ns)
         rows += frame.height
         phases.lap("write")
     return rows
@@ -221,6 +224,7 @@ def build_incrementally(
         retention), or a new copy displaces one that silver holds (an earlier `ingested_at`
         arriving later, possible with several ingesters).
     """
+    started_ns = time.time_ns()
     base = built_from(settings, first, last)
     if base is None or base > table.version():
         return None
@@ -235,6 +239,7 @@ def build_incrementally(
     if frame.height:
         built = {silver_day_app_id(d): table.version() for d in days_between(first, last)}
         lake.append(settings, SILVER_EVENTS, frame, offsets=built)
+        traced_events.record(frame, SILVER_EVENTS.name, started_ns)
     return frame.height
 
 

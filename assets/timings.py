@@ -21,6 +21,7 @@ class Phases:
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self.started_ns = time.time_ns()  # wall clock: the start of the asset's span
         self._last = time.perf_counter()
 
     def lap(self, phase: str) -> None:

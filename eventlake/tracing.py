@@ -45,6 +45,8 @@ def configure(service: str, env: Mapping[str, str] | None = None) -> bool:
     env = os.environ if env is None else env
     if not wanted(env):
         return False
+    if _provider is not None:  # configured already (a command that loads the Dagster code)
+        return True
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.resources import SERVICE_NAME, Resource
     from opentelemetry.sdk.trace import TracerProvider
@@ -92,6 +94,28 @@ def span(
     )
     with found as current:
         yield current
+
+
+def record_span(
+    name: str,
+    start_ns: int,
+    attributes: Mapping[str, Any] | None = None,
+    *,
+    parent: otel_context.Context | None = None,
+) -> None:
+    """Records a span named `name` that started at `start_ns` (wall clock) and ends now, under
+    `parent` (a carried trace context) or the current span; nothing while tracing is off."""
+    if _provider is None:
+        return
+    span = tracer("eventlake").start_span(
+        name, context=parent, start_time=start_ns, attributes=dict(attributes or {})
+    )
+    span.end()
+
+
+def traceparent_context(traceparent: str) -> otel_context.Context | None:
+    """Returns the trace context of a W3C `traceparent` value (None when malformed)."""
+    return context_of([("traceparent", traceparent.encode())])
 
 
 def headers() -> Headers:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 import dagster as dg
 
 from assets.day_range import LAKE_RESOURCE_KEY
+from eventlake import tracing
 from eventlake.settings import Settings
 from orchestration.followups import Lineage
 from orchestration.jobs import (
@@ -67,4 +68,5 @@ def build_definitions(settings: Settings, env: Mapping[str, str] | None = None) 
     )
 
 
+tracing.configure("dagster")  # Dagster's processes load this module, not the eventlake command
 defs = build_definitions(Settings.from_env(), os.environ)

@@ -1,6 +1,7 @@
-"""Tracing through the ingester, on the real broker: an event sent in a trace keeps its trace
-context in its bronze row and gets an ingest span in that trace; each batch is a span with its
-phases; untraced events are left as they were."""
+"""Tracing from producer to gold, on the real broker and real Dagster runs: an event sent in a
+trace keeps its trace context in its bronze row, and its trace holds its producer, ingest and
+materialization spans; each batch and each table's materialization is a span of its own;
+untraced events are left as they were."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ from eventlake.catalog import BRONZE_EVENTS
 from eventlake.producer import EventProducer
 from eventlake.settings import Settings
 from ingest.consume.ingester import ingest
+from orchestration.materialize import materialize_days
 
 
-def test_an_events_trace_holds_its_producer_and_its_ingestion(
+def test_an_events_trace_holds_its_producer_ingestion_and_materialization(
     kafka_settings: Settings, traces: InMemorySpanExporter
 ) -> None:
     traced = outgoing.login("u-traced", metadata={"session_id": "s1"})
@@ -47,6 +49,22 @@ def test_an_events_trace_holds_its_producer_and_its_ingestion(
     assert phases == {"consume", "decode", "write and commit"}
     assert [link.context.trace_id for link in batch.links] == [parent.get_span_context().trace_id]
     assert rows.filter(pl.col("metadata").is_not_null()).height == 1
+
+    day = rows["event_date"][0]
+    materialize_days(kafka_settings, day, day)  # Dagster, in this process
+    spans = traces.get_finished_spans()
+    in_trace = {s.name for s in spans if f"{s.context.trace_id:032x}" == trace_id}
+    assert in_trace == {
+        "checkout",
+        "eventlake produce",
+        "eventlake ingest",
+        "eventlake materialize",
+    }
+    tables = {s.name for s in spans if s.name.startswith("eventlake materialize ")}
+    assert {
+        "eventlake materialize silver/events",
+        "eventlake materialize gold/revenue_daily",
+    } <= tables
 
 
 def provider_on_again(traces: InMemorySpanExporter) -> None:
