@@ -139,4 +139,5 @@ def test_a_failed_blocking_silver_check_stops_everything_downstream(
     checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
     assert checks == {"unique_event_id": False, "count_matches_bronze": False}
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert materialized == {"silver/events"}  # nothing built on the bad silver
+    # nothing built on the bad silver (the event-id index reads bronze only)
+    assert materialized == {"silver/events", "silver/event_index"}
