@@ -136,7 +136,8 @@ def test_late_events_rematerialize_exactly_the_partitions_that_read_them(
 
     asked = followups(defs, instance, settings, run)
     sessions = {"silver/sessions", "gold/sessions_daily"}  # a session of D reads D-1..D+1
-    order_tables = {"gold/revenue_daily", "gold/revenue_by_product", "gold/product_performance"}
+    order_tables = {"gold/revenue_daily", "gold/revenue_by_product", "gold/product_performance",
+                    "gold/revenue_hourly"}  # fmt: skip
     assert sorted(planned(r) for r in asked) == sorted([
         ("whole_tables", "", "", set()),  # silver/users, cohorts and RFM read every day
         # the funnel of D reads D..D+1
