@@ -1,6 +1,6 @@
 """The fast decode-and-validate path: a batch of message values in, the events it is sure of out.
 
-It takes what the columnar path (`ingest.decode.columnar`) leaves. It accepts a message only when `envelope.parse` would accept it, and then with the very values
+It accepts a message only when `envelope.parse` would accept it, and then with the very values
 `parse` gives; every other message (all rejections, and whatever it is unsure of) is left to
 `parse`, one message at a time. `tests/ingest/test_ingest_fastpath.py` holds it to that.
 

@@ -1,9 +1,8 @@
 """Kafka messages to bronze rows: accepted events and dead letters, as Polars frames.
 
-Three paths, each taking only what it is sure of and leaving the rest to the next: the columnar
-path (`ingest.decode.columnar`) takes the chunk as a whole in Polars; the fast path
-(`ingest.decode.fastpath`) decodes what it left message by message with msgspec; what both
-leave goes through `envelope.parse` one at a time. All give the same rows for a message.
+Two paths: the fast path (`ingest.decode.fastpath`) decodes what it is sure of message by
+message with msgspec; what it leaves goes through `envelope.parse` one at a time. Both give the
+same rows for a message.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Message
 
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS
 from eventlake.envelope import Event, Rejection, parse, to_json
-from ingest.decode import columnar, fastpath
+from ingest.decode import fastpath
 
 _UTC_US = pl.Datetime("us", "UTC")
 _INT32_MAX = 2**31 - 1
@@ -94,7 +93,7 @@ def _decode_chunk(
     """Returns the rows of one chunk of a batch (small chunks keep the memory peak low);
     `kafka` holds the chunk's positions, indexed from `first`."""
     values = [m.value() for m in messages]
-    fast = sure(values, now_ms=now_ms, max_bytes=max_bytes)
+    fast = fastpath.accept(values, now_ms=now_ms, max_bytes=max_bytes)
     slow_events, slow_dead = _one_at_a_time(values, fast.deferred, now_ms, max_bytes)
     local = kafka.with_columns(pl.col("index") - first)
     events = (
@@ -109,21 +108,6 @@ def _decode_chunk(
     )
     size = sum(map(len, filter(None, values)))
     return DecodedBatch(events, dead_letters, size, slow=len(fast.deferred))
-
-
-def sure(values: Sequence[bytes | None], *, now_ms: int, max_bytes: int) -> fastpath.FastResult:
-    """Returns the events the columnar path, then the fast path, take from `values` (by
-    position), and the positions of the messages both leave to `envelope.parse`."""
-    whole = columnar.accept(values, now_ms=now_ms, max_bytes=max_bytes)
-    left = whole.deferred
-    if not left:
-        return whole
-    rest = fastpath.accept([values[i] for i in left], now_ms=now_ms, max_bytes=max_bytes)
-    at = pl.Series(left, dtype=pl.Int64)
-    events = pl.concat(
-        [whole.events, rest.events.with_columns(index=at.gather(rest.events.get_column("index")))]
-    )
-    return fastpath.FastResult(events.sort("index"), [left[i] for i in rest.deferred])
 
 
 def positions(messages: Sequence[Message]) -> pl.DataFrame:
