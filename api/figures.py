@@ -18,46 +18,55 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from api.guards import require_token
 from api.live import LiveFigures
 from api.responses import Format, framed
-from dashboard.data import commerce, event_types, lake_state, overview, people
+from dashboard.data import commerce, event_types, hourly, lake_state, overview, people
 from dashboard.data.scope import Scope, Segment
 from eventlake.errors import EventlakeError
 from eventlake.registry import REGISTRY
 from eventlake.settings import Settings
 
-DAYS, CURRENCY, EVENT_TYPE = "days", "currency", "event_type"
+DAYS, CURRENCY, EVENT_TYPE, SEGMENT = "days", "currency", "event_type", "segment"
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class Figure:
     """A gold table's figures as a page shows them: the query and the filters it takes (all
-    take the segment filters and `as_of`)."""
+    take `as_of`)."""
 
     query: Callable[[Settings, Scope], pl.DataFrame]
     filters: frozenset[str]
     description: str
 
 
+def _figure(query: Callable[[Settings, Scope], pl.DataFrame], description: str,
+            *filters: str) -> Figure:  # fmt: skip
+    return Figure(query, frozenset(filters), description)
+
+
 FIGURES: dict[str, Figure] = {
-    "daily_active_users": Figure(
-        overview.active_users, frozenset({DAYS}), "DAU, WAU, MAU and stickiness per day"
+    "daily_active_users": _figure(
+        overview.active_users, "DAU, WAU, MAU and stickiness per day", DAYS, SEGMENT
     ),
-    "revenue_daily": Figure(
-        overview.revenue, frozenset({DAYS, CURRENCY}), "orders, revenue, AOV per day, currency"
+    "revenue_daily": _figure(
+        overview.revenue, "orders, revenue, AOV per day and currency", DAYS, CURRENCY, SEGMENT
     ),
-    "revenue_by_product": Figure(
-        commerce.revenue_by_product, frozenset({DAYS, CURRENCY}), "units and revenue per product"
+    "revenue_by_product": _figure(
+        commerce.revenue_by_product, "units and revenue per product", DAYS, CURRENCY, SEGMENT
     ),
-    "product_performance": Figure(
-        commerce.product_performance, frozenset({DAYS}), "views, carts, units, EUR revenue"
+    "product_performance": _figure(
+        commerce.product_performance, "views, carts, units, EUR revenue", DAYS, SEGMENT
     ),
-    "funnel_daily": Figure(commerce.funnel, frozenset({DAYS}), "view, cart, order per day"),
-    "sessions_daily": Figure(people.sessions, frozenset({DAYS}), "sessions and durations"),
-    "lifecycle_daily": Figure(people.lifecycle, frozenset({DAYS}), "new, returning, dormant"),
-    "cohort_retention": Figure(people.cohorts, frozenset({DAYS}), "weekly signup cohorts"),
-    "customer_rfm": Figure(people.customers, frozenset(), "recency, frequency, monetary"),
-    "events_daily": Figure(
-        event_types.events_by_type, frozenset({DAYS, EVENT_TYPE}), "events and users per type"
+    "funnel_daily": _figure(commerce.funnel, "view, cart, order per day", DAYS, SEGMENT),
+    "sessions_daily": _figure(people.sessions, "sessions and durations", DAYS, SEGMENT),
+    "lifecycle_daily": _figure(people.lifecycle, "new, returning, dormant", DAYS, SEGMENT),
+    "cohort_retention": _figure(people.cohorts, "weekly signup cohorts", DAYS, SEGMENT),
+    "customer_rfm": _figure(people.customers, "recency, frequency, monetary", SEGMENT),
+    "events_daily": _figure(
+        event_types.events_by_type, "events and users per type", DAYS, EVENT_TYPE, SEGMENT
+    ),
+    "traffic_hourly": _figure(hourly.traffic, "events and active users per UTC hour", DAYS),
+    "revenue_hourly": _figure(
+        hourly.revenue, "orders and revenue per UTC hour and currency", DAYS, CURRENCY
     ),
 }
 LIVE_PARTS = ("users", "revenue", "funnel")
@@ -160,6 +169,10 @@ def check_filters(name: str, allowed: frozenset[str], scope: Scope) -> None:
         raise HTTPException(400, f"{name} is not per currency: currency does not apply")
     if EVENT_TYPE not in allowed and scope.event_types:
         raise HTTPException(400, f"{name} is not per event type: event_type does not apply")
+    if SEGMENT not in allowed and not scope.segment.is_everyone:
+        raise HTTPException(
+            400, f"{name} is for everyone: plan, signup_source, country do not apply"
+        )
 
 
 def answer(query: Callable[[], T]) -> T:

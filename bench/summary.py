@@ -106,7 +106,8 @@ def freshness_rows(r: dict[str, Any]) -> list[Row]:
     worst = max(r["phases"], key=lambda p: p["p99_s"])
     return [("freshness: event to gold, p99 at every rate", f"<= {r['target_p99_s']:.0f} s",
              f"worst {worst['p99_s']:.1f} s ({worst['phase']}); queue max "
-             f"{max(p['queue_max'] for p in r['phases'])}", "–", r["measured_at"][:10],
+             f"{max(p['queue_max'] for p in r['phases'])}", "–",
+             r["measured_at"][:16].replace("T", " "),
              all(p["met"] for p in r["phases"]))]  # fmt: skip
 
 

@@ -194,6 +194,7 @@ def test_live_figures_of_today(server: Server) -> None:
         ("/v1/figures/funnel_daily", {"currency": "EUR"}, 400),  # not per currency
         ("/v1/figures/customer_rfm", {"from": "2026-01-01"}, 400),  # not per day
         ("/v1/figures/revenue_daily", {"event_type": "login"}, 400),  # not per event type
+        ("/v1/figures/traffic_hourly", {"country": "DE"}, 400),  # for everyone
         ("/v1/figures/revenue_daily", {"from": "2026-13-01"}, 400),
         ("/v1/figures/revenue_daily", {"from": "2026-02-02", "to": "2026-02-01"}, 400),
         ("/v1/figures/revenue_daily", {"format": "xml"}, 400),
