@@ -17,7 +17,6 @@ import msgspec
 import polars as pl
 from confluent_kafka import Message
 from opentelemetry import trace
-from opentelemetry.context import Context
 from opentelemetry.util.types import AttributeValue
 
 from eventlake import tracing
@@ -78,7 +77,11 @@ def record(done: Committed) -> None:
     end = time.time_ns()
     start = batch.started_at_us * 1000
     write_start = max(end - int(done.write_ms * 1e6), sealed_at_ns)
-    contexts = [c for tp in list(traced.values())[:MAX_EVENT_SPANS] if (c := _context(tp))]
+    contexts = [
+        c
+        for tp in list(traced.values())[:MAX_EVENT_SPANS]
+        if (c := tracing.traceparent_context(tp))
+    ]
     attributes: dict[str, AttributeValue] = {
         "eventlake.batch.seq": batch.seq,
         "eventlake.batch.messages": batch.messages,
@@ -102,7 +105,3 @@ def record(done: Committed) -> None:
         one = tracer.start_span("eventlake ingest", context=context, start_time=start,
                                 attributes=attributes, links=[trace.Link(span.get_span_context())])  # fmt: skip
         one.end(end_time=end)
-
-
-def _context(traceparent: str) -> Context | None:
-    return tracing.context_of([(TRACEPARENT, traceparent.encode())])
