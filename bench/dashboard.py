@@ -49,6 +49,7 @@ from eventlake.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_MS = 300.0
+ROUNDS = 20  # cold runs per page and probe
 BROWSER_TARGET_S = 2.0
 DEFAULT_WORKDIR = Path(tempfile.gettempdir()) / "eventlake-dashboard-bench"
 
@@ -139,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.dashboard", description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--days", type=int, default=90)
-    parser.add_argument("--rounds", type=int, default=20,
+    parser.add_argument("--rounds", type=int, default=ROUNDS,
                         help="cold runs per page and probe (95th percentile and worst shown)")  # fmt: skip
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR,
                         help=f"where the lake is built and kept (default {DEFAULT_WORKDIR})")  # fmt: skip
@@ -182,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "command": ".venv/bin/python -m bench.dashboard"
         + (f" --workdir {args.workdir}" if args.workdir != DEFAULT_WORKDIR else "")
-        + (" --browser" if args.browser else ""),
+        + (" --browser" if args.browser else "")
+        + (f" --rounds {args.rounds}" if args.rounds != ROUNDS else ""),
         "measured_on": date.today().isoformat(),
         "machine": f"{os.cpu_count()} cores",
         "lake": built,

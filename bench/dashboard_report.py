@@ -104,8 +104,7 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"Command: `{report['command']}` (`make bench-dashboard` runs it without the browser "
         "part, on its default work folder). Measured "
-        f"{report['measured_on']} on the reference machine ({report['machine']}, 24 GB), shared "
-        "with other benchmarks and tests while it ran, so the figures are noisy: "
+        f"{report['measured_on']} on the reference machine ({report['machine']}, 24 GB): "
         f"{report['events']:,} bronze events over {report['days']} days (the projection "
         "benchmark's generator and materialization), plus 130,000 ingest batches, 5,000 dead "
         "letters, a restatement ledger and 30 nightly reconciliation runs. Each page's queries "
