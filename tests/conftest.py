@@ -24,11 +24,17 @@ def settings(tmp_path: Path) -> Settings:
 def traces() -> Iterator[InMemorySpanExporter]:
     """Tracing on for the test, every finished span kept in memory (the SDK's own exporter)."""
     exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    tracing.use(provider)
+    provider = trace_into(exporter)
     try:
         yield exporter
     finally:
         tracing.use(None)
         provider.shutdown()
+
+
+def trace_into(exporter: InMemorySpanExporter) -> TracerProvider:
+    """Turns tracing on, every finished span going to `exporter`; returns the provider."""
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracing.use(provider)
+    return provider

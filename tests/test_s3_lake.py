@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -25,7 +25,7 @@ from polars.testing import assert_frame_equal
 
 from dashboard.data import commerce, lake_state, overview
 from dashboard.data.scope import Scope, Segment
-from eventlake import lake
+from eventlake import lake, outgoing
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS
 from eventlake.registry import topic_for
 from eventlake.settings import Settings
@@ -57,33 +57,20 @@ TRAFFIC = SimulationOptions(count=3000, days=2, users=150, seed=21, duplicates=0
 
 
 def signed_up_buyer(settings: Settings) -> list[tuple[str, bytes, bytes]]:
-    """Returns a signup and an order of one new user, 1 and 2 hours ago, as (topic, key, value).
+    """Returns a signup and an order of one new user, 2 and 1 hours ago, as (topic, key, value).
 
     Whether a simulated user who signed up also orders within two days depends on the hour the
     simulation starts; these two messages make the segment case certain.
     """
-    now_ms, user = int(time.time() * 1000), "u-s3-buyer"
-    signup = {
-        "user_id": user, "signup_source": "organic", "plan": "pro", "country": "DE",
-    }  # fmt: skip
-    item = {"product_id": "P0001", "quantity": 2, "unit_price": 10.5}
-    order = {
-        "user_id": user, "order_id": "o-s3-buyer", "total_amount": 21.0,
-        "currency": "EUR", "items": [item],
-    }  # fmt: skip
-    found = []
-    for kind, payload, ago_ms in (
-        ("user_signup", signup, 7_200_000),
-        ("order_placed", order, 3_600_000),
-    ):
-        topic = topic_for(kind, settings.topics)
-        event = {
-            "event_id": f"s3-buyer-{kind}", "event_type": kind, "aggregate_id": user,
-            "payload": payload, "schema_version": 2, "metadata": {"source": "web"},
-            "timestamp": now_ms - ago_ms,
-        }  # fmt: skip
-        found.append((topic, user.encode(), json.dumps(event).encode()))
-    return found
+    now, user = datetime.now(UTC), "u-s3-buyer"
+    events = [
+        outgoing.user_signup(user, signup_source="organic", plan="pro", country="DE",
+                             at=now - timedelta(hours=2), metadata={"source": "web"}),
+        outgoing.order_placed(user, order_id="o-s3-buyer", currency="EUR",
+                              items=[outgoing.OrderItem("P0001", 2, 10.5)],
+                              at=now - timedelta(hours=1), metadata={"source": "web"}),
+    ]  # fmt: skip
+    return [(topic_for(e.event_type, settings.topics), e.key, e.value) for e in events]
 
 
 @pytest.fixture(scope="module")

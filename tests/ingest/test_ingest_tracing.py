@@ -16,6 +16,7 @@ from eventlake.producer import EventProducer
 from eventlake.settings import Settings
 from ingest.consume.ingester import ingest
 from orchestration.materialize import materialize_days
+from tests.conftest import trace_into
 
 
 def test_an_events_trace_holds_its_producer_ingestion_and_materialization(
@@ -29,7 +30,7 @@ def test_an_events_trace_holds_its_producer_ingestion_and_materialization(
         tracing.use(None)  # the second event is sent untraced
         producer.send(plain)
     assert parent is not None
-    provider_on_again(traces)
+    trace_into(traces)  # on again, into the same exporter
 
     ingest(kafka_settings, until_idle=True)
 
@@ -65,13 +66,3 @@ def test_an_events_trace_holds_its_producer_ingestion_and_materialization(
         "eventlake materialize silver/events",
         "eventlake materialize gold/revenue_daily",
     } <= tables
-
-
-def provider_on_again(traces: InMemorySpanExporter) -> None:
-    """Turns tracing back on with the fixture's exporter (the test turned it off)."""
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(traces))
-    tracing.use(provider)
