@@ -6,7 +6,7 @@ lives anywhere else.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 import polars as pl
@@ -160,11 +160,17 @@ SILVER_EVENTS = TableSpec(
     "One row per distinct event_id of a registered type (earliest-ingested copy), payload upcast "
     "to the latest version; `user_id` and `session_id` lifted out of payload and metadata.",
     day_column="event_date",
+    grain=("event_id",),
 )
 
 
 def _table(
-    layer: Layer, name: str, columns: dict[str, pl.DataType], description: str, day: str | None
+    layer: Layer,
+    name: str,
+    columns: dict[str, pl.DataType],
+    description: str,
+    day: str | None,
+    grain: tuple[str, ...] = (),
 ) -> TableSpec:
     return TableSpec(
         f"{layer}/{name}",
@@ -173,6 +179,7 @@ def _table(
         (day,) if day else (),
         description,
         day_column=day,
+        grain=grain,
     )
 
 
@@ -183,7 +190,7 @@ def _gold(
     day: str | None,
     grain: tuple[str, ...],
 ) -> TableSpec:
-    return replace(_table("gold", name, columns, description, day), grain=grain)
+    return _table("gold", name, columns, description, day, grain)
 
 
 # Typed silver tables: payload JSON decoded once, per event type, into columns.
@@ -204,6 +211,7 @@ SILVER_ORDERS = _table(
     "One row per order_placed event in silver/events (not yet deduplicated by order_id): "
     "its order, total, currency, number of items and units.",
     "event_date",
+    ("event_id",),
 )
 SILVER_ORDER_ITEMS = _table(
     "silver",
@@ -221,6 +229,7 @@ SILVER_ORDER_ITEMS = _table(
     "One row per item of each order_placed event in silver/events, unit price after upcasting "
     "(v1: total_amount / sum(quantity)).",
     "event_date",
+    ("event_id", "item"),
 )
 SILVER_PRODUCT_EVENTS = _table(
     "silver",
@@ -238,6 +247,7 @@ SILVER_PRODUCT_EVENTS = _table(
     "One row per product_view or add_to_cart event in silver/events: user, product, quantity "
     "(add_to_cart) or view duration (product_view).",
     "event_date",
+    ("event_id",),
 )
 SILVER_USER_SIGNUPS = _table(
     "silver",
@@ -253,6 +263,7 @@ SILVER_USER_SIGNUPS = _table(
     },
     "One row per user_signup event in silver/events (upcast to v2: country null for v1).",
     "event_date",
+    ("event_id",),
 )
 SILVER_EVENT_INDEX = TableSpec(
     "silver/event_index",
@@ -270,6 +281,7 @@ SILVER_EVENT_INDEX = TableSpec(
     "the days holding an id. Partitioned by a bucket of the id (its last two bytes modulo 31) "
     "so a look-up reads one bucket; `day_rows` is the number of bronze rows of the day indexed.",
     day_column="event_date",
+    grain=("event_id", "event_date"),
 )
 SILVER_USER_ACTIVITY_DAILY = _table(
     "silver",
@@ -283,6 +295,7 @@ SILVER_USER_ACTIVITY_DAILY = _table(
     },
     "One row per user and day with at least one silver event carrying the user's id.",
     "day",
+    ("day", "user_id"),
 )
 SILVER_SESSIONS = _table(
     "silver",
@@ -299,6 +312,7 @@ SILVER_SESSIONS = _table(
     "One row per session, on the day it started: a user's events sharing a session id, or "
     "without one split by 30 minutes of inactivity; at most 24 h (a longer run is cut).",
     "day",
+    ("user_id", "session_id", "started_at"),
 )
 SILVER_USERS = _table(
     "silver",
@@ -318,6 +332,7 @@ SILVER_USERS = _table(
     "One row per user seen in any event: first and last active day, and the attributes of "
     "their first user_signup (null when they never signed up).",
     None,
+    ("user_id",),
 )
 DIM_PRODUCTS = _table(
     "dim",

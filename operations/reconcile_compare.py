@@ -18,6 +18,7 @@ from eventlake import lake
 from eventlake.catalog import TableSpec
 from eventlake.settings import Settings
 
+CHUNK_DAYS = 7  # days of a day-partitioned table compared at once
 REL_TOLERANCE = 1e-9  # numbers differing by less (relative to the larger) are equal
 _STORED, _REBUILT = "__in_stored", "__in_rebuilt"
 _SUFFIX = "__rebuilt"
@@ -80,7 +81,11 @@ def row_differences(stored: pl.LazyFrame, rebuilt: pl.LazyFrame, spec: TableSpec
             differs.append(~a.eq_missing(b))
     mismatch = ~both | pl.any_horizontal(differs) if differs else ~both
     difference = pl.max_horizontal(gaps).fill_null(0.0) if gaps else pl.lit(0.0)
-    day = pl.col(spec.day_column) if spec.day_column else pl.lit(None, pl.Date)
+    day = pl.lit(None, pl.Date)
+    if spec.day_column in grain:
+        day = pl.col(spec.day_column)
+    elif spec.day_column:  # a row on the rebuilt side only has its day there
+        day = pl.coalesce(spec.day_column, spec.day_column + _SUFFIX)
     return joined.select(
         day.alias("day"), mismatch.alias("mismatch"), difference.alias("abs_difference")
     )
@@ -119,9 +124,13 @@ def compare_table(
     if spec.day_column is None:
         differences = row_differences(lake.scan(stored, spec), lake.scan(rebuilt, spec), spec)
         return summarize(spec.name, differences.collect(), [None])
-    if not days:
-        return []
-    wanted = pl.Series(sorted(set(days)), dtype=pl.Date).implode()
-    inside = pl.col(spec.day_column).is_in(wanted)
-    a, b = (lake.scan_days(s, spec, min(days), max(days)).filter(inside) for s in (stored, rebuilt))
-    return summarize(spec.name, row_differences(a, b, spec).collect(), sorted(set(days)))
+    wanted = sorted(set(days))
+    out = []
+    for i in range(0, len(wanted), CHUNK_DAYS):  # memory bounded by a few days' rows
+        chunk = wanted[i : i + CHUNK_DAYS]
+        inside = pl.col(spec.day_column).is_in(pl.Series(chunk, dtype=pl.Date).implode())
+        a, b = (
+            lake.scan_days(s, spec, chunk[0], chunk[-1]).filter(inside) for s in (stored, rebuilt)
+        )
+        out += summarize(spec.name, row_differences(a, b, spec).collect(), chunk)
+    return out

@@ -1,15 +1,19 @@
-"""Reconciliation: every read model rebuilt from the log in a scratch lake, the stored gold
-tables compared with it over a window of closed days, drifted partitions healed.
+"""Reconciliation: every read model rebuilt from the log in a scratch lake, the stored silver
+and gold tables compared with it, drifted partitions healed, silver before gold.
 
 Several gold figures reach across all history (a user's "active earlier" in the lifecycle,
-an order counted on the day of its earliest event, cohorts, RFM), so a correct rebuild of any
-day needs silver for every day: the scratch lake is rebuilt whole, by the normal assets,
-reading the real bronze/ and dim/ tables (`Settings.log_root`). Only the window is compared
-(plus the unpartitioned gold tables, whole), then the scratch lake is deleted.
+an order counted on the day of its earliest event, a month of activity behind a day's MAU,
+cohorts, RFM), so a correct rebuild of any day needs silver for every day: the scratch lake is
+rebuilt whole, by the normal assets, reading the real bronze/ and dim/ tables
+(`Settings.log_root`). Silver is compared over every day the rebuild covers (the days some
+compared gold figure reads: the whole tables read them all), gold over the window (plus the
+unpartitioned gold tables, whole), then the scratch lake is deleted.
 
-Healing re-materializes exactly the drifted (table, day) partitions on the real lake (runs
-tagged with the `reconciliation` cause); what still differs after that gets its silver days
-rewritten from the log too, then its gold again. Every partition is compared again afterwards.
+Healing rewrites the drifted silver partitions from the log first, so that gold is healed from
+silver equal to the log; then it re-materializes exactly the drifted gold (table, day)
+partitions on the real lake (runs tagged with the `reconciliation` cause); what still differs
+after that gets its silver days rewritten from the log too, then its gold again. Every healed
+partition is compared again afterwards (docs/operations.md, "Reconciliation").
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from operations.reconcile_compare import PartitionDiff, compare_table
 from orchestration.bronze_log import all_event_days, touched_since
 from orchestration.materialize import materialize_days
 from orchestration.partitions import check_bounds
-from orchestration.reconcile_heal import Partition, heal_partitions
+from orchestration.reconcile_heal import SILVER_TABLES, Partition, heal_partitions, heal_silver
 
 RECONCILIATION_TAG = "eventlake/reconciliation"  # links healing runs to the report's run_id
 MAX_LOG_ENTRIES = 10_000  # commit entries read to learn which days moved during the run
@@ -107,13 +111,13 @@ class Reconciliation:
             f"reconciled {self.first}..{self.last} with a rebuild from the log "
             f"({BRONZE_EVENTS.name} v{self.bronze_version}) in {self.seconds:.1f} s"
         )
-        width = max(len(t.name) for t in GOLD_TABLES)
+        width = max(len(t.name) for t in (*SILVER_TABLES, *GOLD_TABLES))
         out = [
             head,
             f"  {'table':<{width}}  {'days':>5}  {'rows':>9}  {'mismatches':>10}  "
             f"{'max diff':>10}  {'drifted':>7}  {'healed':>6}",
         ]
-        for spec in GOLD_TABLES:
+        for spec in (*SILVER_TABLES, *GOLD_TABLES):
             mine = self.of_table(spec)
             if not mine and spec.day_column is None:
                 continue  # not compared in this run
@@ -174,15 +178,16 @@ def reconcile(
     tables: Sequence[TableSpec] = GOLD_TABLES,
     progress: bool = False,
 ) -> Reconciliation:
-    """Returns the reconciliation of the gold tables over days [first, last], after writing
-    its rows to audit/reconciliation (and healing, unless `heal` is False).
+    """Returns the reconciliation of the gold tables over days [first, last], and of silver
+    over every day they read, after writing its rows to audit/reconciliation (and healing,
+    unless `heal` is False).
 
     Args:
         instance: the Dagster instance of the healing runs (the scratch rebuild always runs
             on an ephemeral one: its materializations are not the real assets').
         run_id: the id written in the report (default: a new one).
         today: the last day partition (default: today UTC).
-        tables: the gold tables to compare (and heal).
+        tables: the gold tables to compare (and heal); silver is always compared.
         progress: show a progress bar on stderr.
 
     Raises:
@@ -208,17 +213,26 @@ def reconcile(
     try:
         scratch = replace(settings, lake_root=root, log_root=settings.lake_root)
         bar.set_postfix_str("rebuild from the log")
-        _rebuild(scratch, _rebuild_span(settings, event_days, last, today))
+        span = _rebuild_span(settings, event_days, last, today)
+        _rebuild(scratch, span)
         bar.update()
-        bar.set_postfix_str("compare")
-        found = [d for spec in tables for d in compare_table(settings, scratch, spec, days)]
-        bar.update()
-        bar.set_postfix_str("heal")
+        tags = {CAUSE_TAG: "reconciliation", RECONCILIATION_TAG: run_id}
+        bar.set_postfix_str("compare and heal silver")
+        read = days_between(*span)
+        found = [d for spec in SILVER_TABLES for d in compare_table(settings, scratch, spec, read)]
         drifted = [d for d in found if d.drifted]
         still: set[Partition] = {(d.table, d.day) for d in drifted}
         if heal and drifted:
-            tags = {CAUSE_TAG: "reconciliation", RECONCILIATION_TAG: run_id}
-            still = heal_partitions(settings, scratch, drifted, first, last, instance, tags)
+            still = heal_silver(settings, scratch, drifted, span, instance, tags)
+        bar.update()
+        bar.set_postfix_str("compare and heal gold")
+        gold = [d for spec in tables for d in compare_table(settings, scratch, spec, days)]
+        found += gold
+        drifted = [d for d in gold if d.drifted]
+        if heal and drifted:
+            still |= heal_partitions(settings, scratch, drifted, first, last, instance, tags)
+        else:
+            still |= {(d.table, d.day) for d in drifted}
         bar.update()
         moved = moved_days(settings, pinned)
         partitions = tuple(_outcome(d, heal, still, moved) for d in found)

@@ -23,6 +23,7 @@ from eventlake.catalog import (
     GOLD_REVENUE_DAILY,
     GOLD_TABLES,
     SILVER_ORDERS,
+    SILVER_USER_ACTIVITY_DAILY,
     TableSpec,
 )
 from eventlake.settings import Settings
@@ -149,7 +150,9 @@ def test_corrupted_partitions_are_reported_and_healed(
     done = reconcile(settings, ago(7), ago(1), instance=instance)
 
     report = reported(settings)
-    checked = len(GOLD_DAY_TABLES) * 6 + 2  # 6 days with events in the window, 2 whole tables
+    # gold: 6 days with events in the window, 2 whole tables; silver: the 7 rebuilt days
+    # (the first event day through today), silver/users whole
+    checked = len(GOLD_DAY_TABLES) * 6 + 2 + len(SILVER_DAY_TABLES) * 7 + 1
     assert report.height == checked
     assert report.get_column("run_id").unique().to_list() == [done.run_id]
     drift = report.filter(pl.col("mismatches") > 0).sort("table", "day")
@@ -157,27 +160,66 @@ def test_corrupted_partitions_are_reported_and_healed(
         (GOLD_DAILY_ACTIVE_USERS.name, ago(3), 1, 3.0, True),  # the missing row's largest figure
         (GOLD_REVENUE_DAILY.name, ago(5), 1, 9.0, True),
         (GOLD_REVENUE_DAILY.name, ago(3), 1, 959.0, True),
+        (SILVER_ORDERS.name, ago(5), 1, 10.0, True),  # its total_amount
     ]
-    assert report.filter(pl.col("mismatches") == 0).get_column("healed").null_count() == checked - 3
+    assert report.filter(pl.col("mismatches") == 0).get_column("healed").null_count() == checked - 4
     assert not done.remaining
 
     fresh = fresh_rebuild(settings, tmp_path / "fresh", instance)
     for spec in GOLD_TABLES:
         assert_frame_equal(gold(settings, spec), gold(fresh, spec), check_exact=False)
     assert_frame_equal(gold_orders(settings), gold_orders(fresh))
-    # Exactly the drifted partitions: one run per range (both tables of day -3 together),
-    # then the silver of day -5 and its revenue again.
+    # Exactly the drifted partitions: the silver of day -5 first, then one gold run per range
+    # (both tables of day -3 together), each from silver equal to the log.
     healing = [r for r in instance.get_runs() if r.tags.get(CAUSE_TAG) == "reconciliation"]
     silver = tuple(sorted(t.name for t in SILVER_DAY_TABLES))
     assert runs_of(instance, healing) == sorted(
         [
-            (ago(5), (GOLD_REVENUE_DAILY.name,)),
-            (ago(3), tuple(sorted((GOLD_REVENUE_DAILY.name, GOLD_DAILY_ACTIVE_USERS.name)))),
             (ago(5), silver),
             (ago(5), (GOLD_REVENUE_DAILY.name,)),
+            (ago(3), tuple(sorted((GOLD_REVENUE_DAILY.name, GOLD_DAILY_ACTIVE_USERS.name)))),
         ]
     )
     assert {r.tags[RECONCILIATION_TAG] for r in healing} == {done.run_id}
+
+
+def test_a_silver_day_outside_the_window_that_feeds_it_is_healed_first(
+    tmp_path: Path, settings: Settings, instance: dg.DagsterInstance
+) -> None:
+    """Day -20 is outside the 7-day window, but the window's MAU counts its users: with that
+    silver day behind the log, rewriting the window's gold from stored silver cannot heal it."""
+    append_bronze(settings, [login("l0", "u9", noon(ago(20)))])
+    materialize_days(settings, ago(20), ago(20), instance=instance)
+    build_lake(settings, instance)
+    drop_day(settings, SILVER_USER_ACTIVITY_DAILY, ago(20))
+    materialize_days(settings, ago(7), ago(1), tables=[GOLD_DAILY_ACTIVE_USERS], instance=instance)
+    mau = gold(settings, GOLD_DAILY_ACTIVE_USERS).filter(pl.col("day") == ago(6))["mau"]
+    assert mau.to_list() == [1]  # u1 only: u9's day -20 is missing
+
+    done = reconcile(settings, ago(7), ago(1), instance=instance)
+
+    drift = reported(settings).filter(pl.col("mismatches") > 0)
+    assert drift.filter(pl.col("table").str.starts_with("silver/")).select(
+        "table", "day", "healed"
+    ).rows() == [(SILVER_USER_ACTIVITY_DAILY.name, ago(20), True)]
+    # every window day's MAU counted u9's day -20 and was healed from the healed silver
+    healed = drift.filter(pl.col("table") == GOLD_DAILY_ACTIVE_USERS.name)
+    assert healed.get_column("day").sort().to_list() == [ago(d) for d in range(7, 0, -1)]
+    assert healed.get_column("healed").all()
+    mau = gold(settings, GOLD_DAILY_ACTIVE_USERS).filter(pl.col("day") == ago(6))["mau"]
+    assert mau.to_list() == [2]
+    assert not done.remaining
+    fresh = replace(settings, lake_root=str(tmp_path / "fresh"), log_root=settings.lake_root)
+    materialize_days(fresh, ago(20), TODAY, instance=instance)
+    window = pl.col("day").is_between(ago(7), ago(1))
+    assert_frame_equal(
+        gold(settings, GOLD_DAILY_ACTIVE_USERS).filter(window),
+        gold(fresh, GOLD_DAILY_ACTIVE_USERS).filter(window),
+    )
+    assert_frame_equal(
+        lake.scan(settings, SILVER_USER_ACTIVITY_DAILY).collect().sort("day", "user_id"),
+        lake.scan(fresh, SILVER_USER_ACTIVITY_DAILY).collect().sort("day", "user_id"),
+    )
 
 
 def runs_of(
