@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from eventlake.errors import EventlakeError
 from eventlake.settings import Settings
+
+STOPPING_FILE = "stopping-since"  # in the state folder: when the last `up` began to stop
 
 
 @dataclass(frozen=True)
@@ -70,8 +73,11 @@ class EndedRuns:
     whole: bool = False
 
 
-def end_unfinished_runs(dagster_home: Path) -> EndedRuns:
-    """Ends the runs left STARTING, STARTED or CANCELING; returns what they were.
+def end_unfinished_runs(dagster_home: Path, stopped_since: float | None = None) -> EndedRuns:
+    """Ends the runs left STARTING, STARTED or CANCELING; returns what they were, together
+    with the runs the previous stop ended: those that failed or were canceled at or after
+    `stopped_since` (epoch seconds, when the previous `up` began to stop), their workers
+    killed with the stack.
 
     Their run workers stopped with the previous stack, and nothing else ends them here (run
     monitoring is off in this instance): each would hold a run-queue slot forever. CANCELING
@@ -91,11 +97,28 @@ def end_unfinished_runs(dagster_home: Path) -> EndedRuns:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     status = dg.DagsterRunStatus
     why = "its run worker stopped with the previous `eventlake up`"
-    ended = {"failed": 0, "canceled": 0}
+    ended = {"failed": 0, "canceled": 0, "stopped": 0}
     days: set[date] = set()
     whole = False
+
+    def redo(run: dg.DagsterRun) -> None:
+        nonlocal whole
+        covered = range_of(run.tags)
+        if covered is not None:
+            days.update(days_between(*covered))
+        else:
+            whole = True
+
     try:
         with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+            if stopped_since is not None:
+                # run records keep whole seconds
+                since = datetime.fromtimestamp(stopped_since - 1, UTC)
+                killed = dg.RunsFilter(statuses=[status.FAILURE, status.CANCELED],
+                                       updated_after=since)  # fmt: skip
+                for run in instance.get_runs(killed):
+                    ended["stopped"] += 1
+                    redo(run)
             unfinished = [status.STARTING, status.STARTED, status.CANCELING]
             for run in instance.get_runs(dg.RunsFilter(statuses=unfinished)):
                 if run.status == status.CANCELING:
@@ -104,14 +127,27 @@ def end_unfinished_runs(dagster_home: Path) -> EndedRuns:
                     continue
                 instance.report_run_failed(run, message=why)
                 ended["failed"] += 1
-                covered = range_of(run.tags)
-                if covered is not None:
-                    days.update(days_between(*covered))
-                else:
-                    whole = True
+                redo(run)
     except (dg.DagsterError, SQLAlchemyError) as err:
         raise EventlakeError(f"cannot read Dagster's runs in {dagster_home}: {err}") from err
     return EndedRuns({how: n for how, n in ended.items() if n}, frozenset(days), whole)
+
+
+def mark_stopping(state: Path) -> None:
+    """Records when this `up` began to stop (the runs it kills from then on are redone)."""
+    (state / STOPPING_FILE).write_text(f"{time.time():.3f}\n")
+
+
+def stopped_since(state: Path) -> float | None:
+    """Returns when the previous `up` in `state` began to stop, and forgets it (None: it did
+    not stop cleanly, or there was none)."""
+    path = state / STOPPING_FILE
+    try:
+        return float(path.read_text())
+    except (OSError, ValueError):
+        return None
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def rebuild_days(settings: Settings, days: Iterable[date]) -> int | None:

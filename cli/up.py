@@ -53,6 +53,11 @@ run_retries:
   enabled: true
   max_retries: 1
 """
+ENDED_HOW = {
+    "failed": "marked failed",
+    "canceled": "marked canceled",
+    "stopped": "ended by the stop",
+}
 WORKSPACE_YAML = """\
 load_from:
   - python_module:
@@ -160,14 +165,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if args.rate > 0:
             start("simulator", [*el, "simulate", *steady, *faults])
         start("ingester", [*el, "ingest"])
-        ended = restart.end_unfinished_runs(dagster_home)
+        ended = restart.end_unfinished_runs(dagster_home, restart.stopped_since(state))
         if ended.counts:
             days = set(ended.days) or ({kept.last} if ended.whole and kept.last else set())
             restart.rebuild_days(settings, days)
             print(
                 "Dagster runs the previous session left unfinished (their workers stopped with "
                 "it): "
-                + ", ".join(f"{n} marked {how}" for how, n in ended.counts.items())
+                + ", ".join(f"{n} {ENDED_HOW[how]}" for how, n in ended.counts.items())
                 + (f"; their {len(days)} days will be rebuilt" if days else "")
             )
         start("dagster", [sys.executable, "-m", "dagster", "dev", "-w", str(workspace),
@@ -202,6 +207,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print("\nstopping…", flush=True)
         return 0
     finally:
+        restart.mark_stopping(state)
         _stop_all(children)
         subprocess.run([*el, "broker", "stop", "--state-dir", str(state)], env=env)
         if stopping:
