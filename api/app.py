@@ -17,8 +17,8 @@ from fastapi.responses import JSONResponse
 from api.capture import capture_router
 from api.figures import figures_router
 from eventlake import __version__, tracing
-from eventlake.producer import EventProducer
 from eventlake.settings import Settings
+from kafka_io.producer import EventProducer
 
 
 def create_app(settings: Settings, producer: EventProducer | None = None) -> FastAPI:

@@ -8,16 +8,30 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-OURS = {"eventlake", "operations", "ingest", "assets", "orchestration", "dashboard", "api", "cli"}
+OURS = {
+    "eventlake",
+    "kafka_io",
+    "operations",
+    "ingest",
+    "assets",
+    "orchestration",
+    "dashboard",
+    "api",
+    "cli",
+}
 ALLOWED = {
     "eventlake": {"eventlake"},
+    # the Kafka side: client config, true end offsets, the producer library
+    "kafka_io": {"eventlake", "kafka_io"},
     "operations": {"eventlake", "operations"},
-    "ingest": {"eventlake", "ingest"},
+    "ingest": {"eventlake", "kafka_io", "ingest"},
     "assets": {"eventlake", "assets"},
     "orchestration": {"eventlake", "operations", "assets", "orchestration"},
-    "dashboard": {"eventlake", "assets", "dashboard"},
-    # the HTTP API answers with the dashboard's own query functions (dashboard/data)
-    "api": {"eventlake", "assets", "dashboard", "api"},
+    # the Pipeline page's lag reads Kafka's ends
+    "dashboard": {"eventlake", "kafka_io", "assets", "dashboard"},
+    # the HTTP API answers with the dashboard's own query functions (dashboard/data), and its
+    # capture endpoint produces with the producer library
+    "api": {"eventlake", "kafka_io", "assets", "dashboard", "api"},
     # the command line is the composition root: it may use every part
     "cli": OURS,
 }

@@ -19,9 +19,10 @@ import dagster as dg
 import polars as pl
 
 from cli import restart, up
-from eventlake import lake, outgoing
+from eventlake import lake
 from eventlake.catalog import BRONZE_EVENTS, GOLD_DAILY_ACTIVE_USERS, GOLD_REVENUE_DAILY
 from eventlake.settings import Settings
+from kafka_io import outgoing
 from orchestration.bronze_log import touched_since
 from orchestration.partitions import range_tags
 
