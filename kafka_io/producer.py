@@ -24,11 +24,11 @@ from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
 
-from eventlake import tracing
 from eventlake.registry import topic_for
 from eventlake.settings import Settings
 from kafka_io.config import client_config, new_client
 from kafka_io.outgoing import OutgoingEvent
+from telemetry import tracing
 
 DEFAULTS: Mapping[str, Any] = {"linger.ms": 5}
 SAFETY: Mapping[str, Any] = {"acks": "all", "enable.idempotence": True}  # never overridden

@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 OURS = {
     "eventlake",
     "kafka_io",
+    "telemetry",
     "operations",
     "ingest",
     "assets",
@@ -19,19 +20,21 @@ OURS = {
     "api",
     "cli",
 }
+EVERYWHERE = {"telemetry"}  # tracing: any part may record spans
 ALLOWED = {
     "eventlake": {"eventlake"},
+    "telemetry": {"telemetry"},
     # the Kafka side: client config, true end offsets, the producer library
-    "kafka_io": {"eventlake", "kafka_io"},
-    "operations": {"eventlake", "operations"},
-    "ingest": {"eventlake", "kafka_io", "ingest"},
-    "assets": {"eventlake", "assets"},
-    "orchestration": {"eventlake", "operations", "assets", "orchestration"},
+    "kafka_io": {"eventlake", "kafka_io", *EVERYWHERE},
+    "operations": {"eventlake", "operations", *EVERYWHERE},
+    "ingest": {"eventlake", "kafka_io", "ingest", *EVERYWHERE},
+    "assets": {"eventlake", "assets", *EVERYWHERE},
+    "orchestration": {"eventlake", "operations", "assets", "orchestration", *EVERYWHERE},
     # the Pipeline page's lag reads Kafka's ends
-    "dashboard": {"eventlake", "kafka_io", "assets", "dashboard"},
+    "dashboard": {"eventlake", "kafka_io", "assets", "dashboard", *EVERYWHERE},
     # the HTTP API answers with the dashboard's own query functions (dashboard/data), and its
     # capture endpoint produces with the producer library
-    "api": {"eventlake", "kafka_io", "assets", "dashboard", "api"},
+    "api": {"eventlake", "kafka_io", "assets", "dashboard", "api", *EVERYWHERE},
     # the command line is the composition root: it may use every part
     "cli": OURS,
 }
