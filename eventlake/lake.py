@@ -413,4 +413,6 @@ def replace_days(
 
 def replace_all(settings: Settings, spec: TableSpec, frame: pl.DataFrame) -> int:
     """Replaces the whole content of an unpartitioned table with `frame`; returns the version."""
-    return _write(ensure_table(settings, spec), spec, frame, "overwrite", mode="overwrite")
+    table = ensure_table(settings, spec)
+    _write(table, spec, frame, "overwrite", mode="overwrite")
+    return table.version()
