@@ -16,9 +16,10 @@ from fastapi.responses import JSONResponse
 
 from api.capture import capture_router
 from api.figures import figures_router
-from eventlake import __version__, tracing
-from eventlake.producer import EventProducer
+from eventlake import __version__
 from eventlake.settings import Settings
+from kafka_io.producer import EventProducer
+from telemetry import tracing
 
 
 def create_app(settings: Settings, producer: EventProducer | None = None) -> FastAPI:

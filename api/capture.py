@@ -21,9 +21,9 @@ from fastapi.responses import JSONResponse
 
 from api.guards import RateLimit, limited_body, require_write_key
 from eventlake.envelope import Rejection, parse
-from eventlake.outgoing import OutgoingEvent
-from eventlake.producer import Delivery, EventProducer
 from eventlake.settings import Settings
+from kafka_io.outgoing import OutgoingEvent
+from kafka_io.producer import Delivery, EventProducer
 
 MAX_BATCH = 500
 DELIVERY_TIMEOUT_S = 10.0

@@ -17,9 +17,10 @@ import polars as pl
 
 from assets import restatements
 from assets.timings import Phases
-from eventlake import lake, tracing
+from eventlake import lake
 from eventlake.catalog import TableSpec
 from eventlake.settings import Settings
+from telemetry import tracing
 
 # `backfill_policy` is flagged beta in Dagster 1.13; the single-run policy is what range runs
 # rely on, and the tests exercise it, so the warning on every definitions load is noise.

@@ -24,7 +24,6 @@ from typing import Literal
 
 import dagster as dg
 import polars as pl
-from deltalake.exceptions import DeltaError
 
 from eventlake import lake
 from eventlake.catalog import (
@@ -35,7 +34,6 @@ from eventlake.catalog import (
     GOLD_SESSIONS_DAILY,
     TableSpec,
 )
-from eventlake.errors import LakeError
 from eventlake.settings import Settings
 
 # The run tag saying why a run rewrites read models (written into audit/restatements.cause).
@@ -255,10 +253,7 @@ def _stored(
     table = lake.open_table(settings, spec, version=version)
     if table is None:
         return spec.empty(), None
-    try:
-        actions = pl.DataFrame(table.get_add_actions(flatten=True))
-    except (DeltaError, OSError, ValueError) as err:
-        raise LakeError(f"{spec.name}: cannot read version {version}: {err}") from err
+    actions = lake.data_files(table, spec)
     scan = pl.scan_delta(table)
     if days is not None and spec.day_column is not None:
         scan = scan.filter(pl.col(spec.day_column).is_between(*days))

@@ -22,7 +22,6 @@ from datetime import date, timedelta
 import dagster as dg
 import msgspec
 import polars as pl
-from deltalake import DeltaTable
 
 from assets import checks, traced_events
 from assets.day_range import (
@@ -36,6 +35,7 @@ from assets.timings import Phases
 from eventlake import lake
 from eventlake.catalog import BRONZE_EVENTS, SILVER_EVENTS
 from eventlake.envelope import to_json
+from eventlake.lake import DeltaTable
 from eventlake.log_rules import WINNER_ORDER, silver_day_app_id
 from eventlake.registry import REGISTRY, upcast
 from eventlake.settings import Settings

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from eventlake import tracing
+from telemetry import tracing
 
 MAX_EVENT_SPANS = 1000  # per write; sample upstream for more traffic
 

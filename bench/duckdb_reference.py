@@ -17,7 +17,6 @@ from typing import Any
 
 import duckdb
 import polars as pl
-from deltalake import DeltaTable, write_deltalake
 from polars.testing import assert_frame_equal
 
 from bench.duckdb_gold import QUERIES, VIEWS
@@ -69,12 +68,12 @@ def files(
     settings: Settings, spec: TableSpec, days: Days = None, *, skip: date | None = None
 ) -> str:
     """Returns a `read_parquet` of the table's current files (of `days` only, or all but day
-    `skip`), its partition column typed as a date."""
-    table = DeltaTable(
-        lake.table_uri(settings, spec), storage_options=dict(settings.storage_options)
-    )
+    `skip`; none of a table that does not exist), its partition column typed as a date."""
+    table = lake.open_table(settings, spec)
     column = spec.day_column
-    if column and days:
+    if table is None:
+        found = []
+    elif column and days:
         found = table.file_uris([(column, ">=", str(days[0])), (column, "<=", str(days[1]))])
     elif column and skip:
         found = table.file_uris([(column, "!=", str(skip))])
@@ -110,17 +109,7 @@ def write(
     all of it, or the days `days`."""
     spec = BY_NAME[name]
     frame = con.table(f'"{relation or name}"').fetch_arrow_table()
-    predicate = None
-    if days and spec.day_column:
-        predicate = f"{spec.day_column} >= '{days[0]}' AND {spec.day_column} <= '{days[1]}'"
-    write_deltalake(
-        lake.table_uri(out, spec),
-        frame,
-        mode="overwrite",
-        partition_by=list(spec.partition_by) or None,
-        predicate=predicate,
-        storage_options=dict(out.storage_options) or None,
-    )
+    lake.overwrite_as_is(out, spec, frame, days)
 
 
 def full(settings: Settings, out: Settings, first: date, last: date) -> dict[str, Any]:

@@ -112,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     if tracing_wanted():
-        from eventlake import tracing
+        from telemetry import tracing
 
         tracing.configure(args.command)
         tracing.add_ids_to_logs()

@@ -108,6 +108,7 @@ def _rotate(args: argparse.Namespace, settings: Settings) -> int:
     from eventlake.catalog import PRIVACY_SUBJECT_KEYS
     from eventlake.field_crypto import MasterKey
     from operations.erasure import vacuum_now
+    from operations.key_rotation import rewrap
 
     old = subject_keys.master_key_of(settings)
     text = os.environ.get(NEW_KEY_VAR, "").strip()
@@ -125,7 +126,7 @@ def _rotate(args: argparse.Namespace, settings: Settings) -> int:
             "(nothing changed: add --yes to rotate)"
         )
         return 0
-    moved = subject_keys.rewrap(settings, old, new)
+    moved = rewrap(settings, old, new)
     table = subject_keys.open_keys(settings)
     files = 0 if table is None else vacuum_now(table, PRIVACY_SUBJECT_KEYS)
     print(

@@ -1,4 +1,4 @@
-"""The table catalog (SPEC section 3): one `TableSpec` per Delta table.
+"""The table catalog: one `TableSpec` per Delta table (in words: docs/metrics.md).
 
 Paths, Dagster asset keys, dashboard reads and docs all come from here; no table path literal
 lives anywhere else.
@@ -37,150 +37,21 @@ class TableSpec:
         return pl.DataFrame(schema=self.schema)
 
 
-BRONZE_EVENTS = TableSpec(
-    "bronze/events",
-    "bronze",
-    pl.Schema(
-        {
-            "event_id": pl.String(),
-            "event_type": pl.String(),
-            "schema_version": pl.Int32(),
-            "aggregate_id": pl.String(),
-            "event_time": _UTC_US,
-            "event_date": pl.Date(),
-            "payload": pl.String(),
-            "metadata": pl.String(),
-            "extra": pl.String(),
-            "registered": pl.Boolean(),
-            "kafka_topic": pl.String(),
-            "kafka_partition": pl.Int32(),
-            "kafka_offset": pl.Int64(),
-            "kafka_timestamp": _UTC_US,
-            "ingested_at": _UTC_US,
-        }
-    ),
-    ("event_date",),
-    "One row per accepted Kafka message, exactly once: the append-only event log. `payload`, "
-    "`metadata` and `extra` (unknown top-level keys) are JSON text as received.",
-    day_column="event_date",
-)
-
-BRONZE_DEAD_LETTERS = TableSpec(
-    "bronze/dead_letters",
-    "bronze",
-    pl.Schema(
-        {
-            "kafka_topic": pl.String(),
-            "kafka_partition": pl.Int32(),
-            "kafka_offset": pl.Int64(),
-            "kafka_timestamp": _UTC_US,
-            "key": pl.Binary(),
-            "raw": pl.Binary(),
-            "error_code": pl.String(),
-            "error_detail": pl.String(),
-            "ingested_at": _UTC_US,
-        }
-    ),
-    (),
-    "One row per rejected Kafka message, exactly once, with its raw bytes and a rejection code.",
-)
-
-BRONZE_INGEST_BATCHES = TableSpec(
-    "bronze/ingest_batches",
-    "bronze",
-    pl.Schema(
-        {
-            "batch_id": pl.String(),
-            "consumer_id": pl.String(),
-            "started_at": _UTC_US,
-            "committed_at": _UTC_US,
-            "events": pl.Int64(),
-            "dead_letters": pl.Int64(),
-            "bytes": pl.Int64(),
-            "offset_ranges": pl.String(),
-            "events_version": pl.Int64(),
-            "lag": pl.Int64(),
-            "decode_ms": pl.Float64(),
-            "write_ms": pl.Float64(),
-        }
-    ),
-    (),
-    "One row per committed micro-batch: timings, counts, offset ranges (JSON), Delta version, "
-    "lag at commit.",
-)
-
-# Written by retention (operations/retention.py) just before it deletes old bronze days.
-BRONZE_RETIRED_DAYS = TableSpec(
-    "bronze/retired_days",
-    "bronze",
-    pl.Schema(
-        {
-            "source_table": pl.String(),
-            "day": pl.Date(),
-            "event_type": pl.String(),
-            "error_code": pl.String(),
-            "rows": pl.Int64(),
-            "aggregates": pl.Int64(),
-            "first_ingested_at": _UTC_US,
-            "last_ingested_at": _UTC_US,
-            "retired_at": _UTC_US,
-            "retirement": pl.Int64(),
-            "source_version": pl.Int64(),
-        }
-    ),
-    (),
-    "One row per retired bronze day, source table, group and retirement pass: the rows "
-    "deleted from bronze/events (day = event_date, per event_type, `aggregates` = distinct "
-    "aggregate ids) or bronze/dead_letters (day = UTC day of ingested_at, per error_code), "
-    "their first and last ingested_at, when, and which pass (`retirement`, the Delta txn "
-    "version its delete recorded) read them at which `source_version`. Late rows retired by a "
-    "later pass add rows: sum over passes.",
-    day_column="day",
-)
-
-SILVER_EVENTS = TableSpec(
-    "silver/events",
-    "silver",
-    pl.Schema(
-        {
-            "event_id": pl.String(),
-            "event_type": pl.String(),
-            "schema_version": pl.Int32(),
-            "aggregate_id": pl.String(),
-            "user_id": pl.String(),
-            "session_id": pl.String(),
-            "event_time": _UTC_US,
-            "event_date": pl.Date(),
-            "payload": pl.String(),
-            "metadata": pl.String(),
-            "ingested_at": _UTC_US,
-        }
-    ),
-    ("event_date",),
-    "One row per distinct event_id of a registered type (earliest-ingested copy), payload upcast "
-    "to the latest version; `user_id` and `session_id` lifted out of payload and metadata.",
-    day_column="event_date",
-    grain=("event_id",),
-)
-
-
 def _table(
     layer: Layer,
     name: str,
     columns: dict[str, pl.DataType],
     description: str,
     day: str | None,
+    *,
+    partition_by: tuple[str, ...] | None = None,
     grain: tuple[str, ...] = (),
 ) -> TableSpec:
-    return TableSpec(
-        f"{layer}/{name}",
-        layer,
-        pl.Schema(columns),
-        (day,) if day else (),
-        description,
-        day_column=day,
-        grain=grain,
-    )
+    """Returns the spec of table `layer/name`, partitioned by its day column unless told."""
+    if partition_by is None:
+        partition_by = (day,) if day else ()
+    schema = pl.Schema(columns)
+    return TableSpec(f"{layer}/{name}", layer, schema, partition_by, description, day, grain)
 
 
 def _gold(
@@ -190,7 +61,122 @@ def _gold(
     day: str | None,
     grain: tuple[str, ...],
 ) -> TableSpec:
-    return _table("gold", name, columns, description, day, grain)
+    return _table("gold", name, columns, description, day, grain=grain)
+
+
+BRONZE_EVENTS = _table(
+    "bronze",
+    "events",
+    {
+        "event_id": pl.String(),
+        "event_type": pl.String(),
+        "schema_version": pl.Int32(),
+        "aggregate_id": pl.String(),
+        "event_time": _UTC_US,
+        "event_date": pl.Date(),
+        "payload": pl.String(),
+        "metadata": pl.String(),
+        "extra": pl.String(),
+        "registered": pl.Boolean(),
+        "kafka_topic": pl.String(),
+        "kafka_partition": pl.Int32(),
+        "kafka_offset": pl.Int64(),
+        "kafka_timestamp": _UTC_US,
+        "ingested_at": _UTC_US,
+    },
+    "One row per accepted Kafka message, exactly once: the append-only event log. `payload`, "
+    "`metadata` and `extra` (unknown top-level keys) are JSON text as received.",
+    "event_date",
+)
+
+BRONZE_DEAD_LETTERS = _table(
+    "bronze",
+    "dead_letters",
+    {
+        "kafka_topic": pl.String(),
+        "kafka_partition": pl.Int32(),
+        "kafka_offset": pl.Int64(),
+        "kafka_timestamp": _UTC_US,
+        "key": pl.Binary(),
+        "raw": pl.Binary(),
+        "error_code": pl.String(),
+        "error_detail": pl.String(),
+        "ingested_at": _UTC_US,
+    },
+    "One row per rejected Kafka message, exactly once, with its raw bytes and a rejection code.",
+    None,
+)
+
+BRONZE_INGEST_BATCHES = _table(
+    "bronze",
+    "ingest_batches",
+    {
+        "batch_id": pl.String(),
+        "consumer_id": pl.String(),
+        "started_at": _UTC_US,
+        "committed_at": _UTC_US,
+        "events": pl.Int64(),
+        "dead_letters": pl.Int64(),
+        "bytes": pl.Int64(),
+        "offset_ranges": pl.String(),
+        "events_version": pl.Int64(),
+        "lag": pl.Int64(),
+        "decode_ms": pl.Float64(),
+        "write_ms": pl.Float64(),
+    },
+    "One row per committed micro-batch: timings, counts, offset ranges (JSON), Delta version, "
+    "lag at commit.",
+    None,
+)
+
+# Written by retention (operations/retention.py) just before it deletes old bronze days.
+BRONZE_RETIRED_DAYS = _table(
+    "bronze",
+    "retired_days",
+    {
+        "source_table": pl.String(),
+        "day": pl.Date(),
+        "event_type": pl.String(),
+        "error_code": pl.String(),
+        "rows": pl.Int64(),
+        "aggregates": pl.Int64(),
+        "first_ingested_at": _UTC_US,
+        "last_ingested_at": _UTC_US,
+        "retired_at": _UTC_US,
+        "retirement": pl.Int64(),
+        "source_version": pl.Int64(),
+    },
+    "One row per retired bronze day, source table, group and retirement pass: the rows "
+    "deleted from bronze/events (day = event_date, per event_type, `aggregates` = distinct "
+    "aggregate ids) or bronze/dead_letters (day = UTC day of ingested_at, per error_code), "
+    "their first and last ingested_at, when, and which pass (`retirement`, the Delta txn "
+    "version its delete recorded) read them at which `source_version`. Late rows retired by a "
+    "later pass add rows: sum over passes.",
+    "day",
+    partition_by=(),
+)
+
+SILVER_EVENTS = _table(
+    "silver",
+    "events",
+    {
+        "event_id": pl.String(),
+        "event_type": pl.String(),
+        "schema_version": pl.Int32(),
+        "aggregate_id": pl.String(),
+        "user_id": pl.String(),
+        "session_id": pl.String(),
+        "event_time": _UTC_US,
+        "event_date": pl.Date(),
+        "payload": pl.String(),
+        "metadata": pl.String(),
+        "ingested_at": _UTC_US,
+    },
+    "One row per distinct event_id of a registered type (earliest-ingested copy), payload upcast "
+    "to the latest version; `user_id` and `session_id` lifted out of payload and metadata.",
+    "event_date",
+    grain=("event_id",),
+)
 
 
 # Typed silver tables: payload JSON decoded once, per event type, into columns.
@@ -211,7 +197,7 @@ SILVER_ORDERS = _table(
     "One row per order_placed event in silver/events (not yet deduplicated by order_id): "
     "its order, total, currency, number of items and units.",
     "event_date",
-    ("event_id",),
+    grain=("event_id",),
 )
 SILVER_ORDER_ITEMS = _table(
     "silver",
@@ -229,7 +215,7 @@ SILVER_ORDER_ITEMS = _table(
     "One row per item of each order_placed event in silver/events, unit price after upcasting "
     "(v1: total_amount / sum(quantity)).",
     "event_date",
-    ("event_id", "item"),
+    grain=("event_id", "item"),
 )
 SILVER_PRODUCT_EVENTS = _table(
     "silver",
@@ -247,7 +233,7 @@ SILVER_PRODUCT_EVENTS = _table(
     "One row per product_view or add_to_cart event in silver/events: user, product, quantity "
     "(add_to_cart) or view duration (product_view).",
     "event_date",
-    ("event_id",),
+    grain=("event_id",),
 )
 SILVER_USER_SIGNUPS = _table(
     "silver",
@@ -263,24 +249,22 @@ SILVER_USER_SIGNUPS = _table(
     },
     "One row per user_signup event in silver/events (upcast to v2: country null for v1).",
     "event_date",
-    ("event_id",),
+    grain=("event_id",),
 )
-SILVER_EVENT_INDEX = TableSpec(
-    "silver/event_index",
+SILVER_EVENT_INDEX = _table(
     "silver",
-    pl.Schema(
-        {
-            "id_bucket": pl.Int32(),
-            "event_id": pl.String(),
-            "event_date": pl.Date(),
-            "day_rows": pl.Int64(),
-        }
-    ),
-    ("id_bucket",),
+    "event_index",
+    {
+        "id_bucket": pl.Int32(),
+        "event_id": pl.String(),
+        "event_date": pl.Date(),
+        "day_rows": pl.Int64(),
+    },
     "One row per event_id and day of bronze/events (every copy's id, registered type or not): "
     "the days holding an id. Partitioned by a bucket of the id (its last two bytes modulo 31) "
     "so a look-up reads one bucket; `day_rows` is the number of bronze rows of the day indexed.",
-    day_column="event_date",
+    "event_date",
+    partition_by=("id_bucket",),
     grain=("event_id", "event_date"),
 )
 SILVER_USER_ACTIVITY_DAILY = _table(
@@ -295,7 +279,7 @@ SILVER_USER_ACTIVITY_DAILY = _table(
     },
     "One row per user and day with at least one silver event carrying the user's id.",
     "day",
-    ("day", "user_id"),
+    grain=("day", "user_id"),
 )
 SILVER_SESSIONS = _table(
     "silver",
@@ -312,7 +296,7 @@ SILVER_SESSIONS = _table(
     "One row per session, on the day it started: a user's events sharing a session id, or "
     "without one split by 30 minutes of inactivity; at most 24 h (a longer run is cut).",
     "day",
-    ("user_id", "session_id", "started_at"),
+    grain=("user_id", "session_id", "started_at"),
 )
 SILVER_USERS = _table(
     "silver",
@@ -332,7 +316,7 @@ SILVER_USERS = _table(
     "One row per user seen in any event: first and last active day, and the attributes of "
     "their first user_signup (null when they never signed up).",
     None,
-    ("user_id",),
+    grain=("user_id",),
 )
 DIM_PRODUCTS = _table(
     "dim",
@@ -514,68 +498,62 @@ GOLD_REVENUE_HOURLY = _gold(
 )
 
 # The audit trail of the read models (written by the restatement ledger and reconciliation).
-AUDIT_RESTATEMENTS = TableSpec(
-    "audit/restatements",
+AUDIT_RESTATEMENTS = _table(
     "audit",
-    pl.Schema(
-        {
-            "restated_at": _UTC_US,
-            "table": pl.String(),
-            "day": pl.Date(),
-            "key": pl.String(),
-            "column": pl.String(),
-            "old_value": pl.Float64(),
-            "new_value": pl.Float64(),
-            "old_version": pl.Int64(),
-            "new_version": pl.Int64(),
-            "cause": pl.String(),
-            "run_id": pl.String(),
-        }
-    ),
-    (),
+    "restatements",
+    {
+        "restated_at": _UTC_US,
+        "table": pl.String(),
+        "day": pl.Date(),
+        "key": pl.String(),
+        "column": pl.String(),
+        "old_value": pl.Float64(),
+        "new_value": pl.Float64(),
+        "old_version": pl.Int64(),
+        "new_version": pl.Int64(),
+        "cause": pl.String(),
+        "run_id": pl.String(),
+    },
     "One row per changed gold figure: the table, day, other grain columns (`key`, JSON), "
     "column, old and new value and Delta versions, and the cause (late_events, "
     "reconciliation, replay, backfill).",
-    day_column="day",
+    "day",
+    partition_by=(),
 )
-AUDIT_RECONCILIATION = TableSpec(
-    "audit/reconciliation",
+AUDIT_RECONCILIATION = _table(
     "audit",
-    pl.Schema(
-        {
-            "checked_at": _UTC_US,
-            "run_id": pl.String(),
-            "table": pl.String(),
-            "day": pl.Date(),
-            "rows_compared": pl.Int64(),
-            "mismatches": pl.Int64(),
-            "max_abs_difference": pl.Float64(),
-            "healed": pl.Boolean(),
-        }
-    ),
-    (),
+    "reconciliation",
+    {
+        "checked_at": _UTC_US,
+        "run_id": pl.String(),
+        "table": pl.String(),
+        "day": pl.Date(),
+        "rows_compared": pl.Int64(),
+        "mismatches": pl.Int64(),
+        "max_abs_difference": pl.Float64(),
+        "healed": pl.Boolean(),
+    },
     "One row per table and day per reconciliation run: rows compared against a rebuild from "
     "the log, mismatches, the largest difference, and whether the run healed them.",
-    day_column="day",
+    "day",
+    partition_by=(),
 )
 
 # The data keys of crypto-shredding (eventlake/field_crypto.py, docs/privacy.md).
-PRIVACY_SUBJECT_KEYS = TableSpec(
-    "privacy/subject_keys",
+PRIVACY_SUBJECT_KEYS = _table(
     "privacy",
-    pl.Schema(
-        {
-            "subject_id": pl.String(),
-            "key_id": pl.String(),
-            "master_key_id": pl.String(),
-            "wrapped_key": pl.Binary(),
-            "created_at": _UTC_US,
-        }
-    ),
-    (),
+    "subject_keys",
+    {
+        "subject_id": pl.String(),
+        "key_id": pl.String(),
+        "master_key_id": pl.String(),
+        "wrapped_key": pl.Binary(),
+        "created_at": _UTC_US,
+    },
     "One row per data key of a subject (user): the key wrapped under the master key "
     "`master_key_id`. Erasing a subject deletes its rows and vacuums their files, which makes "
     "its sensitive fields in the log unreadable.",
+    None,
     grain=("key_id",),
 )
 

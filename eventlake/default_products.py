@@ -8,9 +8,11 @@ List prices are in `CATALOG_CURRENCY`; a shop selling in another currency conver
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 
 import polars as pl
+
+from eventlake.catalog import DIM_PRODUCTS
 
 CATALOG_CURRENCY = "EUR"
 _SEED = 20240101
@@ -90,21 +92,6 @@ PRODUCTS_BY_ID: dict[str, Product] = {p.product_id: p for p in PRODUCTS}
 
 
 def products_frame() -> pl.DataFrame:
-    """Returns the catalog as a frame: one row per product (product_id, name, category, price,
-    currency)."""
-    return pl.DataFrame(
-        {
-            "product_id": [p.product_id for p in PRODUCTS],
-            "name": [p.name for p in PRODUCTS],
-            "category": [p.category for p in PRODUCTS],
-            "price": [p.price for p in PRODUCTS],
-            "currency": [p.currency for p in PRODUCTS],
-        },
-        schema={
-            "product_id": pl.String,
-            "name": pl.String,
-            "category": pl.String,
-            "price": pl.Float64,
-            "currency": pl.String,
-        },
-    )
+    """Returns the catalog as a frame of the dim/products table: one row per product
+    (product_id, name, category, price, currency)."""
+    return pl.DataFrame([astuple(p) for p in PRODUCTS], schema=DIM_PRODUCTS.schema, orient="row")

@@ -1,8 +1,8 @@
 """Delta Lake I/O for every part: open, create, scan, append with offsets, replace a day range.
 
 Everything addresses tables through the catalog (`TableSpec`) and the settings' lake root, so
-the same code runs on a local folder or object storage. The only module of eventlake/ and
-operations/ that imports deltalake: the others use the handle type (`DeltaTable`), the errors
+the same code runs on a local folder or object storage. The only module that imports deltalake
+(tests/test_architecture.py): the others use the handle type (`DeltaTable`), the errors
 (`CommitFailedError`, `DeltaError`) and the helpers below from here.
 """
 
@@ -10,10 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
+from typing import Any
 
 import polars as pl
+import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
-from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
+from deltalake.exceptions import (
+    CommitFailedError,
+    DeltaError,
+    DeltaProtocolError,
+    SchemaMismatchError,
+    TableNotFoundError,
+)
 from deltalake.fs import DeltaStorageHandler
 from pyarrow.fs import FileType
 
@@ -33,11 +41,8 @@ def commit_properties(
     metadata: Mapping[str, str], *, app_id: str | None = None, version: int | None = None
 ) -> CommitProperties:
     """Returns a commit's properties: its metadata, and the `txn` (app_id, version) if given."""
-    if app_id is None or version is None:
-        return CommitProperties(custom_metadata=dict(metadata))
-    return CommitProperties(
-        app_transactions=[Transaction(app_id, version)], custom_metadata=dict(metadata)
-    )
+    txns = None if app_id is None or version is None else {app_id: version}
+    return _transactions(txns, metadata)
 
 
 def overwrite_where(table: DeltaTable, frame: pl.DataFrame, predicate: str) -> None:
@@ -195,7 +200,7 @@ def added_since(
         return None
     if before is None:
         return None
-    now, then = _file_paths(table), _file_paths(before)
+    now, then = _file_paths(table, spec), _file_paths(before, spec)
     if not then <= now:
         return None
     added = now - then
@@ -209,9 +214,71 @@ def added_since(
     return pl.scan_pyarrow_dataset(subset).select(spec.schema.names()).cast(spec.schema)
 
 
-def _file_paths(table: DeltaTable) -> set[str]:
-    actions = pl.DataFrame(table.get_add_actions(flatten=True))
+def _file_paths(table: DeltaTable, spec: TableSpec) -> set[str]:
+    actions = data_files(table, spec)
     return set(actions.get_column("path").to_list()) if actions.height else set()
+
+
+def data_files(table: DeltaTable, spec: TableSpec) -> pl.DataFrame:
+    """Returns the data files of the table at its loaded version, one row each, from the log:
+    `path`, `size_bytes`, `modification_time`, `num_records`, `partition.<column>` and the
+    `min.`/`max.` statistics of each column (no data file is read).
+
+    Raises:
+        LakeError: the file list cannot be read.
+    """
+    try:
+        return pl.DataFrame(table.get_add_actions(flatten=True))
+    except (DeltaError, OSError, ValueError) as err:
+        raise LakeError(
+            f"{spec.name}: cannot read the file list of version {table.version()}: "
+            f"{_first_line(err)}"
+        ) from err
+
+
+def history(table: DeltaTable, spec: TableSpec, limit: int) -> list[dict]:
+    """Returns the newest `limit` entries of the table's commit history, newest first.
+
+    Raises:
+        LakeError: the history cannot be read.
+    """
+    try:
+        return table.history(limit=limit)
+    except (DeltaError, OSError) as err:
+        raise LakeError(f"{spec.name}: cannot read the commit history: {_first_line(err)}") from err
+
+
+def is_permanent(err: LakeError) -> bool:
+    """Returns True when retrying the write that raised `err` cannot help: the rows do not fit
+    the table's schema, or the table needs a Delta protocol this deltalake does not have."""
+    return isinstance(err.__cause__, SchemaMismatchError | DeltaProtocolError)
+
+
+def overwrite_as_is(
+    settings: Settings,
+    spec: TableSpec,
+    data: pa.Table,
+    days: tuple[date, date] | None = None,
+) -> None:
+    """Overwrites the table, or only its days [first, last], with `data` as it is: its own
+    columns and types, not conformed to the catalog's schema (the table is created from `data`
+    if missing). For tables built outside the lake and compared with it (bench/)."""
+    predicate = None
+    if days is not None and spec.day_column is not None:
+        predicate = _days_predicate(spec.day_column, *days)
+    write_deltalake(
+        table_uri(settings, spec),
+        data,
+        mode="overwrite",
+        partition_by=list(spec.partition_by) or None,
+        predicate=predicate,
+        storage_options=_options(settings),
+    )
+
+
+def _days_predicate(column: str, first: date, last: date) -> str:
+    """Returns the SQL predicate of the rows whose `column` lies in [first, last]."""
+    return f"{column} >= '{first.isoformat()}' AND {column} <= '{last.isoformat()}'"
 
 
 def scan_days(settings: Settings, spec: TableSpec, first: date, last: date) -> pl.LazyFrame:
@@ -264,24 +331,43 @@ def append_to(
         ConcurrentCommit: another writer moved one of the `offsets` app ids meanwhile.
         LakeError: the write failed.
     """
-    props = _transactions(offsets, metadata)
+    what = f"append of {frame.height} rows"
+    return _write(table, spec, frame, what, mode="append", txns=offsets, metadata=metadata)
+
+
+def _write(
+    table: DeltaTable,
+    spec: TableSpec,
+    frame: pl.DataFrame,
+    what: str,
+    *,
+    txns: Mapping[str, int] | None = None,
+    metadata: Mapping[str, str] | None = None,
+    **how: Any,
+) -> int:
+    """Writes `frame`, conformed to the table's schema, in one commit; returns the new version.
+
+    Args:
+        how: `mode` ("append", "overwrite") and `predicate` (with "overwrite") of the write.
+
+    Raises:
+        ConcurrentCommit: a commit since the handle's version conflicts (a `txn` of `txns`).
+        LakeError: the write failed (`what` names it in the message).
+    """
     try:
         write_deltalake(
             table,
             _conform(spec, frame),
-            mode="append",
             partition_by=list(spec.partition_by) or None,
-            commit_properties=props,
+            commit_properties=_transactions(txns, metadata),
+            **how,
         )
     except CommitFailedError as err:
         raise ConcurrentCommit(
-            f"{spec.name}: append of {frame.height} rows lost to a concurrent commit: "
-            f"{_first_line(err)}"
+            f"{spec.name}: {what} lost to a concurrent commit: {_first_line(err)}"
         ) from err
     except (DeltaError, OSError) as err:
-        raise LakeError(
-            f"{spec.name}: append of {frame.height} rows failed: {_first_line(err)}"
-        ) from err
+        raise LakeError(f"{spec.name}: {what} failed: {_first_line(err)}") from err
     return table.version()
 
 
@@ -319,32 +405,14 @@ def replace_days(
     if outside.height:
         raise ValueError(f"{spec.name}: {outside.height} rows lie outside {first}..{last}")
     table = ensure_table(settings, spec)
-    try:
-        write_deltalake(
-            table,
-            _conform(spec, frame),
-            mode="overwrite",
-            partition_by=list(spec.partition_by) or None,
-            predicate=f"{col} >= '{first.isoformat()}' AND {col} <= '{last.isoformat()}'",
-            commit_properties=_transactions(transactions),
-        )
-    except CommitFailedError as err:
-        raise ConcurrentCommit(
-            f"{spec.name}: replacing {first}..{last} lost to a concurrent commit: "
-            f"{_first_line(err)}"
-        ) from err
-    except (DeltaError, OSError) as err:
-        raise LakeError(
-            f"{spec.name}: replacing {first}..{last} failed: {_first_line(err)}"
-        ) from err
-    return table.version()
+    what, predicate = f"replacing {first}..{last}", _days_predicate(col, first, last)
+    return _write(
+        table, spec, frame, what, mode="overwrite", predicate=predicate, txns=transactions
+    )
 
 
 def replace_all(settings: Settings, spec: TableSpec, frame: pl.DataFrame) -> int:
     """Replaces the whole content of an unpartitioned table with `frame`; returns the version."""
     table = ensure_table(settings, spec)
-    try:
-        write_deltalake(table, _conform(spec, frame), mode="overwrite")
-    except (DeltaError, OSError) as err:
-        raise LakeError(f"{spec.name}: overwrite failed: {_first_line(err)}") from err
+    _write(table, spec, frame, "overwrite", mode="overwrite")
     return table.version()

@@ -3,15 +3,16 @@
 `KeyRing` is what the ingester uses: each subject's key from a bounded in-memory cache, else
 from the table, else made and committed there before any ciphertext that needs it is. Several
 ingesters may make a key for the same new subject at once: each token names its key, so that is
-harmless, and the earliest key of a subject is the one every reader picks afterwards. The other
-functions serve erasure, reveal and master-key rotation (docs/privacy.md).
+harmless, and the earliest key of a subject is the one every reader picks afterwards. Erasure,
+reveal and master-key rotation (operations/) read and write the table through the functions
+here too (docs/privacy.md).
 """
 
 from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from datetime import UTC, datetime
 
 import polars as pl
@@ -19,7 +20,7 @@ import polars as pl
 from eventlake import lake
 from eventlake.catalog import PRIVACY_SUBJECT_KEYS as SPEC
 from eventlake.errors import ConfigError, LakeError
-from eventlake.field_crypto import DataKey, MasterKey, PrivacyError, new_data_key
+from eventlake.field_crypto import DataKey, MasterKey, new_data_key
 from eventlake.lake import CommitFailedError, DeltaError, DeltaTable
 from eventlake.settings import ENV_VARS, Settings
 
@@ -168,82 +169,3 @@ class KeyRing:
             self.table.optimize.compact()
         except (CommitFailedError, DeltaError) as err:  # optional: the next append tries again
             log.info("%s: compaction skipped: %s", SPEC.name, err)
-
-
-def keys_by_id(table: DeltaTable, master: MasterKey, key_ids: Iterable[str]) -> dict[str, DataKey]:
-    """Returns the data keys of `key_ids` that the table still holds (erased ones are absent).
-
-    Raises:
-        PrivacyError: a key is wrapped under another master key.
-    """
-    rows = read_keys(table, pl.col("key_id").is_in(list(key_ids)))
-    found = {}
-    for subject, key_id, master_id, wrapped in rows.select(
-        "subject_id", "key_id", "master_key_id", "wrapped_key"
-    ).iter_rows():
-        if master_id != master.key_id:
-            raise PrivacyError(
-                f"key {key_id} is wrapped under master key {master_id}, not the configured "
-                f"{master.key_id}"
-            )
-        found[key_id] = master.unwrap(subject, key_id, wrapped)
-    return found
-
-
-def sql_text(value: str) -> str:
-    """Returns `value` as a SQL string literal (for delta-rs predicates)."""
-    return "'" + value.replace("'", "''") + "'"
-
-
-def delete_subject(table: DeltaTable, subject_id: str, *, attempts: int = 5) -> int:
-    """Returns how many keys of the subject it deleted (their files are left to vacuum).
-
-    Raises:
-        LakeError: the delete kept losing to concurrent commits, or failed.
-    """
-    deleted = 0
-    for _ in range(attempts):
-        lake.refresh(table, SPEC)
-        where = pl.col("subject_id") == subject_id
-        if read_keys(table, where).is_empty():
-            return deleted  # checked after each delete: a key made meanwhile goes too
-        try:
-            metrics = table.delete(f"subject_id = {sql_text(subject_id)}")
-        except CommitFailedError as err:
-            log.info("%s: delete lost to a concurrent commit, retrying: %s", SPEC.name, err)
-            continue
-        except DeltaError as err:
-            raise LakeError(f"{SPEC.name}: deleting the keys of a subject failed: {err}") from err
-        deleted += int(metrics.get("num_deleted_rows", 0))
-    raise LakeError(f"{SPEC.name}: the delete lost to concurrent commits {attempts} times")
-
-
-def rewrap(settings: Settings, old: MasterKey, new: MasterKey) -> int:
-    """Returns how many keys it rewrapped from `old` to `new` (the table is replaced whole).
-
-    Keys already under `new` are kept as they are. Stop the ingesters first: a key they make
-    under `old` meanwhile would be lost by the replace.
-
-    Raises:
-        PrivacyError: a key opens with neither master key.
-    """
-    table = open_keys(settings)
-    if table is None:
-        return 0
-    rows = read_keys(table)
-    out, moved = [], 0
-    for subject, key_id, master_id, wrapped, created in rows.select(
-        "subject_id", "key_id", "master_key_id", "wrapped_key", "created_at"
-    ).iter_rows():
-        if master_id != new.key_id:
-            if master_id != old.key_id:
-                raise PrivacyError(
-                    f"key {key_id} is wrapped under master key {master_id}, neither the old "
-                    f"({old.key_id}) nor the new ({new.key_id})"
-                )
-            wrapped = new.wrap(subject, key_id, old.unwrap_raw(subject, key_id, wrapped))
-            moved += 1
-        out.append((subject, key_id, new.key_id, wrapped, created))
-    frame = pl.DataFrame(out, schema=SPEC.schema, orient="row")
-    lake.replace_all(settings, SPEC, frame)
-    return moved

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import polars as pl
@@ -22,7 +22,7 @@ from eventlake.catalog import BRONZE_DEAD_LETTERS, PRIVACY_SUBJECT_KEYS, TableSp
 from eventlake.errors import LakeError
 from eventlake.lake import CommitFailedError, DeltaError, DeltaTable
 from eventlake.settings import Settings
-from eventlake.subject_keys import read_keys, sql_text
+from eventlake.subject_keys import read_keys
 from operations.maintenance import MAINTENANCE_KEY
 
 log = logging.getLogger(__name__)
@@ -61,10 +61,7 @@ def erase_subject(settings: Settings, subject_id: str, *, dry_run: bool = False)
         )
     keys = 0
     if keys_table is not None:
-        if dry_run:
-            keys = read_keys(keys_table, pl.col("subject_id") == subject_id).height
-        else:
-            keys = subject_keys.delete_subject(keys_table, subject_id)
+        keys = _delete_keys(keys_table, subject_id, dry_run=dry_run)
     dead_letters = 0
     if dead_table is not None:
         dead_letters = _erase_dead_letters(dead_table, subject_id, dry_run=dry_run)
@@ -107,13 +104,22 @@ def dead_letter_match(subject_id: str) -> pl.Expr:
     return match.fill_null(False)
 
 
+def _delete_keys(table: DeltaTable, subject_id: str, *, dry_run: bool) -> int:
+    """Returns how many data keys of the subject it deleted (would delete, in a dry run)."""
+    where = f"subject_id = {sql_text(subject_id)}"
+
+    def keys() -> pl.DataFrame:
+        return read_keys(table, pl.col("subject_id") == subject_id)
+
+    return _delete_all(table, PRIVACY_SUBJECT_KEYS, keys, lambda _: where, dry_run=dry_run)
+
+
 def _erase_dead_letters(table: DeltaTable, subject_id: str, *, dry_run: bool) -> int:
     """Returns how many dead letters of the subject it deleted (would delete, in a dry run)."""
-    deleted = 0
-    for _ in range(_ATTEMPTS):
-        lake.refresh(table, BRONZE_DEAD_LETTERS)
+
+    def hits() -> pl.DataFrame:
         try:
-            hits = (
+            return (
                 pl.scan_delta(table)
                 .filter(dead_letter_match(subject_id))
                 .select("kafka_topic", "kafka_partition", "kafka_offset")
@@ -121,17 +127,48 @@ def _erase_dead_letters(table: DeltaTable, subject_id: str, *, dry_run: bool) ->
             )
         except (DeltaError, OSError, pl.exceptions.PolarsError) as err:
             raise LakeError(f"{BRONZE_DEAD_LETTERS.name}: cannot read: {err}") from err
-        if hits.is_empty() or dry_run:
-            return deleted + hits.height
+
+    def where(found: pl.DataFrame) -> str:
+        return _positions_predicate(found.iter_rows())
+
+    return _delete_all(table, BRONZE_DEAD_LETTERS, hits, where, dry_run=dry_run)
+
+
+def _delete_all(
+    table: DeltaTable,
+    spec: TableSpec,
+    find: Callable[[], pl.DataFrame],
+    predicate: Callable[[pl.DataFrame], str],
+    *,
+    dry_run: bool,
+) -> int:
+    """Returns how many rows it deleted: those `find` returns at the latest version, deleted
+    by `predicate(rows)`, looked for again after each delete (rows written meanwhile go too).
+    A delete that loses to a concurrent commit (an ingester appending) is tried again.
+
+    Raises:
+        LakeError: the delete kept losing to concurrent commits, or failed.
+    """
+    deleted = 0
+    for _ in range(_ATTEMPTS):
+        lake.refresh(table, spec)
+        found = find()
+        if found.is_empty() or dry_run:
+            return deleted + found.height
         try:
-            metrics = table.delete(_positions_predicate(hits.iter_rows()))
-        except CommitFailedError as err:  # an ingester appended meanwhile: look again
-            log.info("%s: delete lost to a concurrent commit: %s", BRONZE_DEAD_LETTERS.name, err)
+            metrics = table.delete(predicate(found))
+        except CommitFailedError as err:
+            log.info("%s: delete lost to a concurrent commit, retrying: %s", spec.name, err)
             continue
         except DeltaError as err:
-            raise LakeError(f"{BRONZE_DEAD_LETTERS.name}: delete failed: {err}") from err
+            raise LakeError(f"{spec.name}: delete failed: {err}") from err
         deleted += int(metrics.get("num_deleted_rows", 0))
-    raise LakeError(f"{BRONZE_DEAD_LETTERS.name}: the delete lost to concurrent commits")
+    raise LakeError(f"{spec.name}: the delete lost to concurrent commits {_ATTEMPTS} times")
+
+
+def sql_text(value: str) -> str:
+    """Returns `value` as a SQL string literal (for delta-rs predicates)."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _positions_predicate(rows: Iterable[tuple[str, int, int]]) -> str:

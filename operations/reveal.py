@@ -6,6 +6,7 @@ cannot be read by anyone: `KeyErased` says so, rather than a cryptographic failu
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -15,9 +16,18 @@ import polars as pl
 from eventlake import lake, subject_keys
 from eventlake.catalog import BRONZE_EVENTS
 from eventlake.errors import EventlakeError, LakeError
-from eventlake.field_crypto import KeyErased, MasterKey, is_token, open_token, token_key_id
+from eventlake.field_crypto import (
+    DataKey,
+    KeyErased,
+    MasterKey,
+    PrivacyError,
+    is_token,
+    open_token,
+    token_key_id,
+)
 from eventlake.lake import DeltaTable
 from eventlake.settings import Settings
+from eventlake.subject_keys import read_keys
 
 
 def reveal(settings: Settings, event_id: str, *, day: date | None = None) -> dict[str, Any]:
@@ -69,7 +79,7 @@ def reveal_payload(
     if not sealed:
         return payload
     wanted = {token_key_id(token) for token in sealed.values()}
-    keys = {} if keys_table is None else subject_keys.keys_by_id(keys_table, master, wanted)
+    keys = {} if keys_table is None else keys_by_id(keys_table, master, wanted)
     for name, token in sealed.items():
         key_id = token_key_id(token)
         key = keys.get(key_id)
@@ -80,3 +90,23 @@ def reveal_payload(
             )
         payload[name] = msgspec.json.decode(open_token(key, event_id, name, token))
     return payload
+
+
+def keys_by_id(table: DeltaTable, master: MasterKey, key_ids: Iterable[str]) -> dict[str, DataKey]:
+    """Returns the data keys of `key_ids` that the table still holds (erased ones are absent).
+
+    Raises:
+        PrivacyError: a key is wrapped under another master key.
+    """
+    rows = read_keys(table, pl.col("key_id").is_in(list(key_ids)))
+    found = {}
+    for subject, key_id, master_id, wrapped in rows.select(
+        "subject_id", "key_id", "master_key_id", "wrapped_key"
+    ).iter_rows():
+        if master_id != master.key_id:
+            raise PrivacyError(
+                f"key {key_id} is wrapped under master key {master_id}, not the configured "
+                f"{master.key_id}"
+            )
+        found[key_id] = master.unwrap(subject, key_id, wrapped)
+    return found

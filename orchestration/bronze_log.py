@@ -16,9 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from deltalake import DeltaTable
-
-from eventlake.lake import CAUSE_KEY, EVENT_DATES_KEY
+from eventlake.lake import CAUSE_KEY, EVENT_DATES_KEY, DeltaTable
 
 MAX_COMMITS_PER_TICK = 200  # each entry is one log file read; sensor ticks time out at 60 s
 

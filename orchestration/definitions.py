@@ -11,7 +11,6 @@ from collections.abc import Mapping
 import dagster as dg
 
 from assets.day_range import LAKE_RESOURCE_KEY
-from eventlake import tracing
 from eventlake.settings import Settings
 from orchestration.followups import Lineage
 from orchestration.jobs import (
@@ -32,6 +31,7 @@ from orchestration.reconcile_checks import reconciliation_parts
 from orchestration.resources import LakeResource
 from orchestration.schedules import close_day_schedule
 from orchestration.sensors import bronze_commits_sensor, followups_sensor
+from telemetry import tracing
 
 
 def build_definitions(settings: Settings, env: Mapping[str, str] | None = None) -> dg.Definitions:

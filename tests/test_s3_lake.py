@@ -25,11 +25,12 @@ from polars.testing import assert_frame_equal
 
 from dashboard.data import commerce, lake_state, overview
 from dashboard.data.scope import Scope, Segment
-from eventlake import lake, outgoing
+from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS
 from eventlake.registry import topic_for
 from eventlake.settings import Settings
 from ingest.simulator import SimulationOptions, simulate
+from kafka_io import outgoing
 from operations import maintenance
 from orchestration.jobs import DAY_TABLES, WHOLE_TABLES
 from orchestration.materialize import event_day_span, materialize_days

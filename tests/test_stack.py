@@ -22,9 +22,10 @@ import polars as pl
 import pytest
 
 from cli import restart, up
-from eventlake import lake, outgoing
+from eventlake import lake
 from eventlake.catalog import BRONZE_EVENTS, GOLD_DAILY_ACTIVE_USERS, GOLD_REVENUE_DAILY
 from eventlake.settings import Settings
+from kafka_io import outgoing
 from orchestration.bronze_log import touched_since
 from orchestration.partitions import range_tags
 

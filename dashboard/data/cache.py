@@ -34,9 +34,9 @@ from dashboard.data import (
     segments,
 )
 from dashboard.data.scope import Scope
-from eventlake import tracing
 from eventlake.catalog import TableSpec
 from eventlake.settings import Settings
+from telemetry import tracing
 
 TTL_SECONDS = 4
 P = ParamSpec("P")

@@ -15,7 +15,6 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import polars as pl
-from deltalake import DeltaTable
 
 from dashboard.data import reads
 from dashboard.data.scope import Scope
@@ -43,6 +42,7 @@ from eventlake.catalog import (
     SILVER_USERS,
     TableSpec,
 )
+from eventlake.lake import DeltaTable
 from eventlake.log_rules import WINNER_ORDER, event_id_bucket
 from eventlake.settings import Settings
 
@@ -86,7 +86,7 @@ def _silver_ids(
 def bronze_day_rows(bronze: DeltaTable) -> dict[date, int | None]:
     """Returns the rows of each day of bronze/events, from its Delta log's statistics (no data
     file read); None for a day with a file written without them."""
-    files = pl.DataFrame(bronze.get_add_actions(flatten=True))
+    files = lake.data_files(bronze, BRONZE_EVENTS)
     if files.is_empty():
         return {}
     per_day = files.group_by(day=pl.col("partition.event_date").cast(pl.Date)).agg(
@@ -202,7 +202,7 @@ def log_days(settings: Settings, as_of: datetime | None = None) -> list[date]:
     table = lake.open_table(settings, BRONZE_EVENTS, version=as_of)
     if table is None:
         return []
-    actions = pl.DataFrame(table.get_add_actions(flatten=True))
+    actions = lake.data_files(table, BRONZE_EVENTS)
     column = "partition.event_date"
     if actions.is_empty() or column not in actions.columns:
         return []

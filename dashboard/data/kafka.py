@@ -1,6 +1,6 @@
 """Kafka's end offsets, for the lag per partition on the Pipeline health page. No Streamlit.
 
-The ends are read by `eventlake/kafka_ends.py`, as the ingester's tools read them. A TCP
+The ends are read by `kafka_io/end_offsets.py`, as the ingester's tools read them. A TCP
 connect with a short timeout first makes an unreachable broker cost milliseconds, not the
 client's retries.
 """
@@ -12,9 +12,9 @@ import socket
 from confluent_kafka import Consumer, KafkaException
 
 from dashboard.data.scope import PartitionKey, Scope
-from eventlake import kafka_ends
 from eventlake.errors import BrokerUnavailable
 from eventlake.settings import Settings
+from kafka_io.end_offsets import READER_CONFIG, READER_FIXED, read_end_offsets
 
 CONNECT_TIMEOUT_S = 0.3
 END_OFFSETS_TIMEOUT_S = 2.0  # for the whole answer: the watermarks and one fetch per partition
@@ -50,17 +50,17 @@ def end_offsets(settings: Settings, scope: Scope) -> dict[PartitionKey, int]:
         consumer = Consumer(
             {
                 "bootstrap.servers": settings.kafka_bootstrap,
-                **kafka_ends.READER_CONFIG,
+                **READER_CONFIG,
                 **settings.kafka_config,
                 "group.id": "eventlake-dashboard",  # never joins: assign() only
-                **kafka_ends.READER_FIXED,
+                **READER_FIXED,
             }
         )
     except (KafkaException, TypeError, ValueError) as err:  # a bad EVENTLAKE_KAFKA_CONFIG
         raise BrokerUnavailable(f"Kafka client settings rejected: {err}") from err
     try:
         where = f"Kafka at {settings.kafka_bootstrap}"
-        return kafka_ends.read_end_offsets(consumer, keys, timeout=timeout, where=where)
+        return read_end_offsets(consumer, keys, timeout=timeout, where=where)
     finally:
         consumer.close()
 

@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import polars as pl
-from deltalake import DeltaTable
-from deltalake.exceptions import DeltaError
 
 from dashboard.data import reads
 from dashboard.data.scope import Scope
+from eventlake import lake
 from eventlake.catalog import (
     BRONZE_EVENTS,
     BY_NAME,
@@ -23,7 +22,6 @@ from eventlake.catalog import (
     GOLD_REVENUE_DAILY,
     TableSpec,
 )
-from eventlake.errors import LakeError
 from eventlake.lake import open_table, scan
 from eventlake.settings import Settings
 
@@ -85,7 +83,7 @@ def day_span(
     table = open_table(settings, spec, version=as_of)
     if table is None:
         return None
-    files = _add_actions(spec, table)
+    files = lake.data_files(table, spec)
     column = f"partition.{spec.day_column}"
     if column not in files.columns:  # not partitioned by its day: read the column
         day = pl.col(spec.day_column)
@@ -108,14 +106,11 @@ def last_commit(settings: Settings, spec: TableSpec) -> TableFreshness:
     return last_data_commit(spec, open_table(settings, spec))
 
 
-def last_data_commit(spec: TableSpec, table: DeltaTable | None) -> TableFreshness:
+def last_data_commit(spec: TableSpec, table: lake.DeltaTable | None) -> TableFreshness:
     """Returns `last_commit` of a table already open at its latest version (None: absent)."""
     if table is None:
         return TableFreshness(spec.name, None, None)
-    try:
-        history = table.history(limit=_HISTORY_LIMIT)
-    except (DeltaError, OSError) as err:
-        raise LakeError(f"{spec.name}: cannot read the commit history: {err}") from err
+    history = lake.history(table, spec, _HISTORY_LIMIT)
     if not history:
         return TableFreshness(spec.name, None, table.version())
     data_commits = [h for h in history if h.get("operation") not in _MAINTENANCE_OPERATIONS]
@@ -133,7 +128,7 @@ def newest_event_time(settings: Settings, scope: Scope) -> datetime | None:
     table = open_table(settings, spec)
     if table is None:
         return None
-    files = _add_actions(spec, table)
+    files = lake.data_files(table, spec)
     if files.height == 0:
         return None
     stat = "max.event_time"
@@ -142,13 +137,6 @@ def newest_event_time(settings: Settings, scope: Scope) -> datetime | None:
     newest_day = files["partition.event_date"].max()
     frame = scan(settings, spec).filter(pl.col("event_date") == newest_day)
     return reads.collect(spec, frame.select(pl.col("event_time").max()))["event_time"][0]
-
-
-def _add_actions(spec: TableSpec, table: DeltaTable) -> pl.DataFrame:
-    try:
-        return pl.DataFrame(table.get_add_actions(flatten=True))
-    except (DeltaError, OSError) as err:
-        raise LakeError(f"{spec.name}: cannot read the file list: {err}") from err
 
 
 def freshness(settings: Settings, scope: Scope) -> Freshness:

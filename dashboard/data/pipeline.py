@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import polars as pl
-from deltalake.exceptions import DeltaError
 
 from dashboard.data import reads
 from dashboard.data.lake_state import last_data_commit
@@ -24,7 +23,6 @@ from eventlake.catalog import (
     TABLES,
     TableSpec,
 )
-from eventlake.errors import LakeError
 from eventlake.log_rules import offset_app_id
 from eventlake.settings import Settings
 
@@ -80,11 +78,7 @@ def partition_offsets(settings: Settings, scope: Scope) -> pl.DataFrame:
         misses, partition = 0, 0
         # Partitions are numbered from 0: probe until a few in a row are unknown to both.
         while partition < MAX_PARTITIONS and (misses < 4 or partition <= max(seen, default=-1)):
-            version = (
-                None
-                if table is None
-                else table.transaction_version(offset_app_id(topic, partition))
-            )
+            version = lake.txn_of(table, offset_app_id(topic, partition))
             if version is None and partition not in seen:
                 misses += 1
             else:
@@ -168,22 +162,16 @@ class TableState:
 
 def table_state(settings: Settings, spec: TableSpec, as_of: datetime | None) -> TableState:
     """Returns the table's state now, or as of `as_of` (files and bytes of that version)."""
-    table = lake.open_table(settings, spec)
+    table = lake.open_table(settings, spec, version=as_of)
     if table is None:
         return TableState(spec.name, spec.layer, None, 0, 0, None)
-    newest = last_data_commit(spec, table).last_commit if as_of is None else None
-    try:
-        if as_of is not None:
-            table.load_as_version(as_of)
-        actions = table.get_add_actions(flatten=False)
-        size = pl.from_arrow(actions.column("size_bytes")).sum() if actions.num_rows else 0
-    except (DeltaError, OSError, ValueError) as err:
-        raise LakeError(f"{spec.name}: cannot read the file list: {err}") from err
-    if as_of is not None:
+    if as_of is None:
+        newest = last_data_commit(spec, table).last_commit
+    else:
         newest = reads.commit_time(settings, spec, table.version())
-    return TableState(
-        spec.name, spec.layer, table.version(), actions.num_rows, int(size or 0), newest
-    )
+    files = lake.data_files(table, spec)
+    size = files.get_column("size_bytes").sum() if files.height else 0
+    return TableState(spec.name, spec.layer, table.version(), files.height, int(size or 0), newest)
 
 
 def table_states(settings: Settings, scope: Scope) -> pl.DataFrame:

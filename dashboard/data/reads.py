@@ -13,7 +13,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import polars as pl
-from deltalake.exceptions import DeltaError
 
 from eventlake import lake
 from eventlake.catalog import TableSpec
@@ -39,7 +38,7 @@ def collect(spec: TableSpec, frame: pl.LazyFrame) -> pl.DataFrame:
     """Returns `frame` collected; a failed read raises `LakeError` naming the table."""
     try:
         return frame.collect()
-    except (DeltaError, pl.exceptions.PolarsError, OSError) as err:
+    except (lake.DeltaError, pl.exceptions.PolarsError, OSError) as err:
         first_line = (str(err).splitlines() or [type(err).__name__])[0]
         raise LakeError(f"{spec.name}: read failed: {first_line}") from err
 
@@ -48,7 +47,7 @@ def collect_all(specs: Sequence[TableSpec], frames: Sequence[pl.LazyFrame]) -> l
     """Returns every frame collected in parallel; a failure raises `LakeError` naming the tables."""
     try:
         return pl.collect_all(list(frames))
-    except (DeltaError, pl.exceptions.PolarsError, OSError) as err:
+    except (lake.DeltaError, pl.exceptions.PolarsError, OSError) as err:
         names = ", ".join(dict.fromkeys(spec.name for spec in specs))
         first_line = (str(err).splitlines() or [type(err).__name__])[0]
         raise LakeError(f"{names}: read failed: {first_line}") from err
@@ -67,10 +66,7 @@ def commit_time(settings: Settings, spec: TableSpec, version: int) -> datetime |
         return None
     # Read from the newest version down: on a handle loaded at an older version, delta-rs
     # (1.6) numbers the history from that version but returns the newest commits.
-    try:
-        entries = table.history(limit=table.version() - version + 1)
-    except (DeltaError, OSError) as err:
-        raise LakeError(f"{spec.name}: cannot read the commit history: {err}") from err
+    entries = lake.history(table, spec, table.version() - version + 1)
     found = [h for h in entries if h.get("version") == version]
     return history_time(found[0]) if found else None
 

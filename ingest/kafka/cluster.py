@@ -1,7 +1,7 @@
 """Talking to any Kafka (the bundled broker or a remote cluster): topic metadata, topic ids and
 true end offsets.
 
-Every client gets its config from `client_config` (`eventlake.kafka_clients`, re-exported here):
+Every client gets its config from `client_config` (`kafka_io.config`, re-exported here):
 the local defaults first, then `settings.kafka_config` (EVENTLAKE_KAFKA_CONFIG) on top, so
 SASL/TLS and tuning pass through unchanged.
 """
@@ -23,15 +23,15 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import AdminClient
 
-from eventlake import kafka_ends
 from eventlake.errors import BrokerUnavailable
-from eventlake.kafka_clients import (  # re-exported
+from eventlake.settings import Settings
+from kafka_io.config import (  # re-exported
     ConnectErrors,
     client_config,
     new_client,
     scrub,
 )
-from eventlake.settings import Settings
+from kafka_io.end_offsets import READER_CONFIG, READER_FIXED, read_end_offsets
 
 TopicPartitionKey = tuple[str, int]
 """(topic, partition): how eventlake names one Kafka partition."""
@@ -219,7 +219,7 @@ def end_offsets(
     settings: Settings, partitions: Iterable[TopicPartitionKey], *, timeout: float = 10.0
 ) -> dict[TopicPartitionKey, int]:
     """Returns the true end offset (the offset the next message will get) of each partition
-    (read as `eventlake/kafka_ends.py` explains).
+    (read as `kafka_io/end_offsets.py` explains).
 
     Raises:
         BrokerUnavailable: the broker did not answer within `timeout` seconds.
@@ -231,12 +231,12 @@ def end_offsets(
         Consumer,
         client_config(
             settings,
-            kafka_ends.READER_CONFIG,
-            fixed={"group.id": "eventlake-end-offsets", **kafka_ends.READER_FIXED},
+            READER_CONFIG,
+            fixed={"group.id": "eventlake-end-offsets", **READER_FIXED},
         ),
     )
     try:
         where = f"Kafka at {settings.kafka_bootstrap}"
-        return kafka_ends.read_end_offsets(consumer, keys, timeout=timeout, where=where)
+        return read_end_offsets(consumer, keys, timeout=timeout, where=where)
     finally:
         consumer.close()

@@ -19,8 +19,8 @@ from confluent_kafka import Message
 from opentelemetry import trace
 from opentelemetry.util.types import AttributeValue
 
-from eventlake import tracing
 from ingest.write.bronze import Committed
+from telemetry import tracing
 
 TRACEPARENT = "traceparent"
 MAX_EVENT_SPANS = 1000  # per batch; sample upstream (OTEL_TRACES_SAMPLER) for more traffic

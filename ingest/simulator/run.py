@@ -14,12 +14,12 @@ from typing import Any
 from tqdm import tqdm
 
 from eventlake.errors import BrokerUnavailable
-from eventlake.producer import Delivery, DeliveryFailed, EventProducer
 from eventlake.registry import REGISTRY, topic_for
 from eventlake.settings import Settings
 from ingest.kafka import cluster
 from ingest.kafka.cluster import TopicPartitionKey
 from ingest.simulator.stream import OutMessage, SimulationOptions, messages
+from kafka_io.producer import Delivery, DeliveryFailed, EventProducer
 
 log = logging.getLogger(__name__)
 

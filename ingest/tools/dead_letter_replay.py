@@ -33,12 +33,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 from confluent_kafka import Message
-from deltalake import DeltaTable
 from tqdm import tqdm
 
 from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS
 from eventlake.errors import LakeError
+from eventlake.lake import DeltaTable
 from eventlake.log_rules import REPLAY_APP_ID
 from eventlake.settings import Settings
 from ingest.decode.rows import decode

@@ -15,11 +15,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import polars as pl
-from deltalake import DeltaTable
 
 from eventlake import lake
 from eventlake.catalog import BRONZE_INGEST_BATCHES
 from eventlake.errors import LakeError
+from eventlake.lake import DeltaTable
 from eventlake.settings import Settings
 from ingest.write.bronze import Committed
 

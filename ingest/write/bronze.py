@@ -27,11 +27,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import polars as pl
-from deltalake import DeltaTable
 
 from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS
 from eventlake.errors import LakeError
+from eventlake.lake import DeltaTable
 from eventlake.log_rules import offset_app_id, topic_app_id
 from eventlake.settings import Settings
 from ingest.consume.batch import Slice

@@ -14,11 +14,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 
-from deltalake import DeltaTable
-
 from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS, TableSpec
 from eventlake.errors import OffsetsAhead
+from eventlake.lake import DeltaTable
 from eventlake.log_rules import offset_app_id, topic_app_id
 from eventlake.settings import Settings
 from ingest.kafka.cluster import TopicPartitionKey

@@ -16,8 +16,6 @@ import random
 import threading
 from dataclasses import dataclass, replace
 
-from deltalake.exceptions import DeltaProtocolError, SchemaMismatchError
-
 from eventlake import lake
 from eventlake.errors import LakeError
 from ingest.observe.metrics import IngestMetrics
@@ -142,7 +140,7 @@ class WriterThread:
             except TableBehind as err:
                 return WriteFailed(batch, err)
             except LakeError as err:
-                if isinstance(err.__cause__, SchemaMismatchError | DeltaProtocolError):
+                if lake.is_permanent(err):
                     return WriteFailed(batch, err)  # retrying cannot help
                 self.metrics.retries.labels("lake_error").inc()
                 failure = err

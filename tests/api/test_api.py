@@ -29,7 +29,7 @@ from api.app import create_app
 from api.capture import MAX_BATCH
 from api.figures import FIGURES
 from dashboard.data.scope import Scope, Segment
-from eventlake import lake, outgoing
+from eventlake import lake
 from eventlake.catalog import (
     BRONZE_DEAD_LETTERS,
     BRONZE_EVENTS,
@@ -37,6 +37,7 @@ from eventlake.catalog import (
     SILVER_EVENTS,
 )
 from eventlake.settings import Settings
+from kafka_io import outgoing
 from tests.ingest import conftest as ingest_fixtures
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dashboard"))

@@ -10,12 +10,14 @@ import json
 import polars as pl
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from eventlake import lake, outgoing, tracing
+from eventlake import lake
 from eventlake.catalog import BRONZE_EVENTS
-from eventlake.producer import EventProducer
 from eventlake.settings import Settings
 from ingest.consume.ingester import ingest
+from kafka_io import outgoing
+from kafka_io.producer import EventProducer
 from orchestration.materialize import materialize_days
+from telemetry import tracing
 from tests.conftest import trace_into
 
 

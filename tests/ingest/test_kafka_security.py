@@ -25,10 +25,10 @@ from processes import EVENTLAKE, env_for
 from tls_broker import Pki, TlsTerminator, make_pki, start_tansu
 
 from cli.main import main
-from eventlake.kafka_clients import scrub
 from eventlake.settings import Settings
 from ingest.simulator import SimulationOptions, simulate
 from ingest.tools import broker
+from kafka_io.config import scrub
 
 KEY_PASSWORD = f"key-pw-{uuid.uuid4().hex}"  # the client key's: must never show up anywhere
 SASL_PASSWORD = f"sasl-pw-{uuid.uuid4().hex}"

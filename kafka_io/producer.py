@@ -1,7 +1,7 @@
 """Sending events to Kafka safely: an idempotent producer whose deliveries are never lost from view.
 
-    from eventlake import outgoing
-    from eventlake.producer import EventProducer
+    from kafka_io import outgoing
+    from kafka_io.producer import EventProducer
 
     with EventProducer(settings) as producer:            # flushes on exit
         producer.send(outgoing.login("u42"))
@@ -24,11 +24,11 @@ from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
 
-from eventlake import tracing
-from eventlake.kafka_clients import client_config, new_client
-from eventlake.outgoing import OutgoingEvent
 from eventlake.registry import topic_for
 from eventlake.settings import Settings
+from kafka_io.config import client_config, new_client
+from kafka_io.outgoing import OutgoingEvent
+from telemetry import tracing
 
 DEFAULTS: Mapping[str, Any] = {"linger.ms": 5}
 SAFETY: Mapping[str, Any] = {"acks": "all", "enable.idempotence": True}  # never overridden

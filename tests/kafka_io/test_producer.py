@@ -9,13 +9,14 @@ import pytest
 from confluent_kafka import Consumer
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from eventlake import outgoing, tracing
 from eventlake.envelope import Event, parse
-from eventlake.outgoing import InvalidEvent, OrderItem
-from eventlake.producer import Delivery, DeliveryFailed, EventProducer
 from eventlake.registry import REGISTRY, topic_for
 from eventlake.settings import Settings
 from ingest.kafka import cluster
+from kafka_io import outgoing
+from kafka_io.outgoing import InvalidEvent, OrderItem
+from kafka_io.producer import Delivery, DeliveryFailed, EventProducer
+from telemetry import tracing
 
 NOW = datetime.now(UTC)
 ONE_OF_EACH = {

@@ -4,7 +4,7 @@
 make one of each type at its latest version with named fields. Each returns an
 `OutgoingEvent` whose bytes `eventlake.envelope.parse` accepts, or raises `InvalidEvent` with
 the rejection code the ingester would have given (docs/wire-format.md), so nothing a service
-sends this way can end in the dead letters. Send them with `eventlake.producer.EventProducer`
+sends this way can end in the dead letters. Send them with `kafka_io.producer.EventProducer`
 (docs/producer.md).
 """
 

@@ -7,7 +7,7 @@ import logging
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from eventlake import tracing
+from telemetry import tracing
 
 
 @pytest.mark.parametrize(
