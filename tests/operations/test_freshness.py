@@ -163,3 +163,21 @@ def test_an_empty_lake_has_no_events(settings: Settings) -> None:
     assert 'eventlake_event_to_gold_seconds_count{table="gold/revenue_daily"} 0' in (
         freshness.prometheus_text(result)
     )
+
+
+def test_commits_since_pages_back_to_the_window_and_stops_at_the_limit(settings: Settings) -> None:
+    # 70 commits: more than the first page of 64; the window starts after the fifth.
+    times = [gold_commit(settings, GOLD_REVENUE_DAILY, {D: v}) for v in range(1, 71)]
+    since = times[4] + timedelta(microseconds=1)  # history times are in milliseconds
+
+    commits = lake.commits_since(settings, GOLD_REVENUE_DAILY, since)
+    newest = lake.commits_since(settings, GOLD_REVENUE_DAILY, since, limit=10)
+
+    in_window = [t for t in times if t >= since]
+    assert [c["timestamp"] for c in commits] == in_window[::-1]  # newest first
+    assert [decode_day_versions(str(c[GOLD_BRONZE_KEY])) for c in commits[:2]] == [
+        [(D, D, 70)],
+        [(D, D, 69)],
+    ]
+    assert [c["version"] for c in newest] == list(range(70, 60, -1))  # v0 created the table
+    assert lake.commits_since(settings, GOLD_DAILY_ACTIVE_USERS, since) == []  # no table
