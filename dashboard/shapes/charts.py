@@ -338,13 +338,18 @@ def latency_bars(latency: pl.DataFrame, *, target_s: float) -> alt.LayerChart | 
             y=alt.Y("table:N", title=None, axis=alt.Axis(labelLimit=220)),
             yOffset=alt.YOffset("measure:N", sort=names),
             x=alt.X("seconds:Q", title="seconds from produce to gold"),
-            color=alt.Color("measure:N", title=None, sort=names, scale=alt.Scale(domain=names)),
+            color=alt.Color(
+                "measure:N",
+                title=None,
+                sort=names,
+                scale=alt.Scale(domain=names, range=["#9ecae9", "#4c78a8", "#f58518"]),
+            ),
             tooltip=["table:N", "measure:N", alt.Tooltip("seconds:Q", format=",.1f")],
         )
     )
     rule = (
         alt.Chart(pl.DataFrame({"target": [target_s]}))
-        .mark_rule(color="#e45756", strokeDash=[4, 4])
+        .mark_rule(color="#333333", strokeDash=[4, 4])
         .encode(x="target:Q", tooltip=[alt.Tooltip("target:Q", title="target (s)")])
     )
     return (bars + rule).properties(height=36 * data["table"].n_unique())
