@@ -75,7 +75,8 @@ def write_days(
     partition of the range: the run's row count, its days and the table's new Delta version,
     plus `extra` entries (for example the Delta version of the input that was read), and for a
     gold table the number of figures it restated (recorded in audit/restatements). `phases`
-    (the asset's timings so far) gains the write and the restatements.
+    (the asset's timings so far) gains the write and the restatements. A gold table's commit
+    records, per day, the bronze version its input reflects (`reflected_bronze`).
     """
     phases = phases or Phases()
     metadata = reflected_bronze(settings, first, last) if spec.layer == "gold" else None
