@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import polars as pl
 import pytest
 from bronze_log_rows import event, login
+from prometheus_client.parser import text_string_to_metric_families
 
 from eventlake import lake
 from eventlake.catalog import (
@@ -129,6 +130,9 @@ def test_latencies_buckets_and_pending_from_hand_built_commits(settings: Setting
     assert f'{name}_bucket{{table="{table}",le="+Inf"}} 3' in exposition.splitlines()
     assert f'{name}_count{{table="{table}"}} 3' in exposition.splitlines()
     assert f"# TYPE {name} histogram" in exposition.splitlines()
+    families = {f.name: f for f in text_string_to_metric_families(exposition)}  # a real parser
+    assert families[name].type == "histogram"
+    assert len(families[name].samples) == len(GOLD_DAY_TABLES) * (len(freshness.BUCKETS) + 3)
     assert f'eventlake_event_to_gold_pending_events{{table="{table}"}} 2' in exposition
     assert f'eventlake_event_to_gold_oldest_pending_seconds{{table="{table}"}} 40' in exposition
     text = freshness.render(result)

@@ -16,6 +16,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from confluent_kafka import Producer
+from prometheus_client.parser import text_string_to_metric_families
 
 from cli.main import main
 from eventlake import lake
@@ -114,3 +115,6 @@ def test_every_event_reaches_every_gold_table_within_the_test_and_status_shows_i
         )
         assert f'eventlake_event_to_gold_pending_events{{table="{spec.name}"}} 0' in out
     assert any(line.startswith("eventlake_partition_lag{") for line in out)  # the ingest part
+    families = {f.name: f.type for f in text_string_to_metric_families("\n".join(out) + "\n")}
+    assert families["eventlake_event_to_gold_seconds"] == "histogram"
+    assert families["eventlake_partition_lag"] == "gauge"
