@@ -18,7 +18,8 @@ import polars as pl
 from assets import restatements
 from assets.timings import Phases
 from eventlake import lake
-from eventlake.catalog import TableSpec
+from eventlake.catalog import SILVER_EVENTS, TableSpec
+from eventlake.log_rules import GOLD_BRONZE_KEY, encode_day_versions, silver_day_app_id
 from eventlake.settings import Settings
 from telemetry import tracing
 
@@ -75,10 +76,12 @@ def write_days(
     partition of the range: the run's row count, its days and the table's new Delta version,
     plus `extra` entries (for example the Delta version of the input that was read), and for a
     gold table the number of figures it restated (recorded in audit/restatements). `phases`
-    (the asset's timings so far) gains the write and the restatements.
+    (the asset's timings so far) gains the write and the restatements. A gold table's commit
+    records, per day, the bronze version its input reflects (`reflected_bronze`).
     """
     phases = phases or Phases()
-    version = lake.replace_days(settings, spec, frame, first, last)
+    metadata = reflected_bronze(settings, first, last) if spec.layer == "gold" else None
+    version = lake.replace_days(settings, spec, frame, first, last, metadata=metadata)
     phases.lap("write")
     if spec.layer == "gold":
         extra["restated_figures"] = restatements.record(
@@ -86,6 +89,24 @@ def write_days(
         )
         phases.lap("restatements")
     return day_result(settings, spec, frame.height, first, last, checks, phases, **extra)
+
+
+def reflected_bronze(settings: Settings, first: date, last: date) -> dict[str, str]:
+    """Returns the commit metadata of a gold write of days [first, last]: per day, the bronze
+    version silver/events reflects (its `eventlake-silver/<day>` txns, eventlake/log_rules.py),
+    which the event-to-gold latency reads (docs/operations.md, "Event to gold latency").
+
+    Read at the write, not when the asset read its input: runs writing a day run one at a time
+    (the lanes, docs/architecture.md "The loop"), so silver's day cannot move in between, except
+    under a UI backfill, which holds no lane. Days silver never recorded are left out.
+    """
+    silver = lake.open_table(settings, SILVER_EVENTS)
+    versions = {
+        day: version
+        for day in days_between(first, last)
+        if (version := lake.txn_of(silver, silver_day_app_id(day))) is not None
+    }
+    return {GOLD_BRONZE_KEY: encode_day_versions(versions)} if versions else {}
 
 
 def write_table(

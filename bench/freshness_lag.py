@@ -11,7 +11,9 @@ has committed every day-partitioned gold table of that day:
    same run (logged right after the Delta commit and the restatement ledger write).
 
 Latency = that moment minus the Kafka produce timestamp (bronze `kafka_timestamp`, set by the
-producer's client at produce time).
+producer's client at produce time). In production the same figure comes from the lake alone
+(operations/freshness.py: each gold commit records the bronze version it counted), whose
+join of events to commits this module shares.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import polars as pl
 from eventlake import lake
 from eventlake.catalog import BRONZE_EVENTS, BRONZE_INGEST_BATCHES, GOLD_DAY_TABLES, SILVER_EVENTS
 from eventlake.settings import Settings
+from operations.freshness import latencies as latencies  # re-exported: the same join
 
 GOLD_DAY_KEYS = [dg.AssetKey(t.asset_key) for t in GOLD_DAY_TABLES]
 _PAGE = 10_000
@@ -119,30 +122,6 @@ def gold_commits(instance: dg.DagsterInstance) -> pl.DataFrame:
     return runs.join(done, on=["run_id", "day"]).with_columns(
         pl.col("day").str.to_date(), pl.col("bronze_version").cast(pl.Int64)
     )
-
-
-def latencies(events: pl.DataFrame, commits: pl.DataFrame) -> pl.DataFrame:
-    """Each event with `latency_s`: from its produce time to the first gold commit of its day
-    built from a bronze version that holds it (null: not in gold yet)."""
-    # For each day, the earliest commit among those that read version v or later: a suffix
-    # minimum over the commits sorted by the version they read.
-    first_at = (
-        commits.group_by("day", "bronze_version")
-        .agg(pl.col("committed_s").min())
-        .sort("day", "bronze_version", descending=[False, True])
-        .with_columns(pl.col("committed_s").cum_min().over("day").alias("counted_s"))
-        .select("day", "bronze_version", "counted_s")
-        .sort("bronze_version")
-    )
-    joined = events.sort("bronze_version").join_asof(
-        first_at,
-        on="bronze_version",
-        by_left="event_date",
-        by_right="day",
-        strategy="forward",
-        check_sortedness=False,  # sorted above; polars cannot verify it within groups
-    )
-    return joined.with_columns(latency_s=pl.col("counted_s") - pl.col("produced_s"))
 
 
 def summary(lat: pl.DataFrame) -> dict[str, float | int | None]:

@@ -10,7 +10,11 @@ On its own local broker (Tansu, a free port) and a lake in a temporary folder:
    timed from its first message read to its last commit (steady), and as a whole process,
    from its start (imports, group join) to its exit;
 4. latency: a steady stream (default 5,000 events/s for 30 s) into a running ingester; each
-   event's latency is its batch's commit time minus its Kafka (produce) timestamp.
+   event's latency is its batch's commit time minus its Kafka (produce) timestamp;
+5. with `--tracing`, the cost of tracing: step 3 again on the same messages (a fresh lake and
+   consumer group) with OpenTelemetry on (OTEL_EXPORTER_OTLP_ENDPOINT pointing at a tiny
+   OTLP/HTTP receiver the benchmark runs itself, bench/trace_sink.py), its steady rate and
+   peak RSS beside those of step 3, and the spans and bytes the receiver got.
 Prints the figures and writes them to bench/results/ingest.json, with "met" only when every
 ingest promise of docs/service-levels.md is.
 """
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import itertools
 import json
 import logging
@@ -41,6 +46,7 @@ import psutil
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 
+from bench.trace_sink import TraceSink
 from eventlake import lake
 from eventlake.catalog import BRONZE_EVENTS, BRONZE_INGEST_BATCHES
 from eventlake.settings import Settings
@@ -115,10 +121,16 @@ def raw_consume(settings: Settings, count: int) -> float:
         consumer.close()
 
 
-def run_ingester(settings: Settings, *args: str) -> subprocess.Popen[bytes]:
-    """Starts `eventlake ingest` for `settings` in its own process (its log beside the lake)."""
+def run_ingester(
+    settings: Settings, *args: str, otel: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Starts `eventlake ingest` for `settings` in its own process (its log beside the lake).
+
+    Tracing is off unless `otel` gives OTEL_* variables (the caller's own are left out).
+    """
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if not k.startswith("OTEL_")},
+        **(otel or {}),
         "EVENTLAKE_LAKE_ROOT": settings.lake_root,
         "EVENTLAKE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
         "EVENTLAKE_TOPICS": TOPIC,
@@ -135,10 +147,13 @@ def run_ingester(settings: Settings, *args: str) -> subprocess.Popen[bytes]:
     return process
 
 
-def throughput(settings: Settings, count: int) -> dict[str, Any]:
-    """Drains `count` events with `eventlake ingest --until-idle`; returns rates and peak RSS."""
+def throughput(
+    settings: Settings, count: int, otel: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Drains `count` events with `eventlake ingest --until-idle` (traced when `otel` gives
+    OTEL_* variables); returns rates and peak RSS."""
     started, started_wall = time.monotonic(), time.time()
-    process = run_ingester(settings, "--until-idle")
+    process = run_ingester(settings, "--until-idle", otel=otel)
     peak = 0
     while process.poll() is None:
         peak = max(peak, _high_water_mark(process.pid))
@@ -217,6 +232,26 @@ def latency(
         "p50_seconds": round(float(seconds_each.quantile(0.5) or 0), 3),
         "p99_seconds": round(float(seconds_each.quantile(0.99) or 0), 3),
         "max_seconds": round(float(seconds_each.max() or 0), 3),  # type: ignore[arg-type]
+    }
+
+
+def traced_throughput(settings: Settings, work: Path, count: int) -> dict[str, Any]:
+    """Drains the same `count` messages again, into a fresh lake with a fresh consumer group,
+    with tracing on: spans go over OTLP/HTTP to a `TraceSink` in this process. Returns the
+    drain's figures (`on`) and what the sink received (`sink`)."""
+    again = dataclasses.replace(
+        settings,
+        lake_root=str(work / "throughput-traced"),
+        group_id=f"bench-traced-{time.time_ns()}",
+    )
+    with TraceSink() as sink:
+        otel = {"OTEL_EXPORTER_OTLP_ENDPOINT": sink.endpoint, "OTEL_SERVICE_NAME": "bench-ingest"}
+        on = throughput(again, count, otel=otel)
+    got = sink.received
+    assert got.spans > 0, "the traced ingester sent no span"
+    return {
+        "on": {k: on[k] for k in ("events_per_second", "peak_rss_mb")},
+        "sink": {"requests": got.requests, "spans": got.spans, "bytes": got.bytes},
     }
 
 
@@ -302,6 +337,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-rate", type=float, default=5_000.0)
     parser.add_argument("--latency-seconds", type=float, default=30.0)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--tracing",
+        action="store_true",
+        help="also drain the same messages with tracing on (OTLP/HTTP to a local receiver) "
+        "and report its rate and peak RSS beside the untraced drain",
+    )
     args = parser.parse_args(argv)
     logging.getLogger("ingest.librdkafka").setLevel(logging.ERROR)  # client config warnings
     work = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
@@ -322,6 +363,10 @@ def main(argv: list[str] | None = None) -> int:
             raw = raw_consume(settings, args.events)
         with others.during("ingest"):
             drained = throughput(settings, args.events)
+        traced = None
+        if args.tracing:
+            with others.during("ingest_traced"):
+                traced = traced_throughput(settings, work, args.events)
         with others.during("latency"):
             steady = latency(
                 fresh(base, work, "latency"), events, args.latency_rate, args.latency_seconds
@@ -349,6 +394,14 @@ def main(argv: list[str] | None = None) -> int:
         "latency": steady,
         "targets": TARGETS,
     }
+    if traced is not None:
+        result["tracing"] = {
+            "off": {k: drained[k] for k in ("events_per_second", "peak_rss_mb")},
+            **traced,
+            "rate_on_to_off": round(
+                traced["on"]["events_per_second"] / drained["events_per_second"], 3
+            ),
+        }
     result["met"] = met(result)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
@@ -390,8 +443,24 @@ def report(r: dict[str, Any]) -> str:
                 f"{k} {v:.0%}" for k, v in r["machine"]["cpu_share_of_other_processes"].items()
             ),
             "  ingest promise: " + ("met" if ok["all"] else "NOT met (" + ", ".join(missed) + ")"),
+            *tracing_lines(r.get("tracing")),
         ]
     )
+
+
+def tracing_lines(t: dict[str, Any] | None) -> list[str]:
+    """Returns the report's lines on the cost of tracing (none without `--tracing`)."""
+    if t is None:
+        return []
+    off, on, sink = t["off"], t["on"], t["sink"]
+    return [
+        "  tracing (same messages, same run)       off           on",
+        f"    steady rate, events/s          {off['events_per_second']:>10,}   {on['events_per_second']:>10,}"
+        f"  (on / off {t['rate_on_to_off']:.2f})",
+        f"    peak RSS, MB                   {off['peak_rss_mb']:>10,.0f}   {on['peak_rss_mb']:>10,.0f}",
+        f"    spans received {sink['spans']:,} in {sink['requests']:,} exports, "
+        f"{sink['bytes'] / 2**10:,.0f} KiB",
+    ]
 
 
 if __name__ == "__main__":

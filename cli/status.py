@@ -23,7 +23,8 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
         formatter_class=_RAW,
         help="per partition lag, last commit, dead letters, freshness of each table",
         description="Print how far bronze/events is behind Kafka per partition, the dead letters\n"
-        "by code, and the version and age of the last commit of every table.\n"
+        "by code, the version and age of the last commit of every table, and the\n"
+        "event-to-gold latency of the events produced in the last 60 minutes.\n"
         "Works with the broker down (lake facts only; exit code 1).",
         epilog="examples:\n  eventlake status\n  eventlake status --lake-root s3://bucket/lake\n"
         "  eventlake status --max-lag 100000 --max-staleness 300   # exit 1 when exceeded\n"
@@ -62,10 +63,14 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
     if args.topic_pattern is not None:
         settings = dataclasses.replace(settings, topic_pattern=args.topic_pattern)
     from ingest.tools import status_alerts
+    from operations import freshness
 
     report = status_report.collect(settings)
-    text = status_alerts.prometheus_text(report) if args.format == "prometheus" else None
-    print(text if text is not None else status_report.render(report), end="" if text else "\n")
+    fresh = freshness.measure(settings)  # event to gold (docs/operations.md)
+    if args.format == "prometheus":
+        print(status_alerts.prometheus_text(report) + freshness.prometheus_text(fresh), end="")
+    else:
+        print(status_report.render(report) + "\n\n" + freshness.render(fresh))
     failed = status_alerts.breaches(report, max_lag=args.max_lag, max_staleness=args.max_staleness)
     for line in failed:
         print(f"eventlake status: {line}", file=sys.stderr)

@@ -7,6 +7,7 @@ and the command line read by them (docs/architecture.md, "Ingestion: exactly onc
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import polars as pl
@@ -48,3 +49,27 @@ def event_id_bucket(event_id: pl.Expr) -> pl.Expr:
     """
     last_two = event_id.str.encode("hex").str.tail(4).str.to_integer(base=16, strict=False)
     return (last_two.fill_null(0) % EVENT_ID_BUCKETS).cast(pl.Int32)
+
+
+# Commit metadata of a gold day table's write: the bronze version its input reflects, per day
+# (docs/operations.md, "Event to gold latency"). JSON of [first_day, last_day, version] runs.
+GOLD_BRONZE_KEY = "eventlake.bronze_versions"
+
+
+def encode_day_versions(versions: dict[date, int]) -> str:
+    """Returns `versions` (day -> bronze version) as JSON runs of consecutive days sharing one
+    version, `[["2026-12-01", "2026-12-03", 41], ...]`: a rebuild of months is one run."""
+    runs: list[list] = []
+    for day in sorted(versions):
+        version = versions[day]
+        last = runs[-1] if runs else None
+        if last is not None and last[2] == version and (day - last[1]).days == 1:
+            last[1] = day
+        else:
+            runs.append([day, day, version])
+    return json.dumps([[a.isoformat(), b.isoformat(), v] for a, b, v in runs])
+
+
+def decode_day_versions(text: str) -> list[tuple[date, date, int]]:
+    """Returns the runs of `encode_day_versions` as (first day, last day, bronze version)."""
+    return [(date.fromisoformat(a), date.fromisoformat(b), int(v)) for a, b, v in json.loads(text)]

@@ -33,6 +33,7 @@ from dashboard.data import (
     reads,
     segments,
 )
+from dashboard.data import freshness as event_to_gold_data  # `freshness` below is lake_state's
 from dashboard.data.scope import Scope
 from eventlake.catalog import TableSpec
 from eventlake.settings import Settings
@@ -137,6 +138,7 @@ partition_offsets = _short_on(pipeline.partition_offsets, "since", "as_of")
 dead_letters_by_code = _short_on(pipeline.dead_letters_by_code, "as_of")
 recent_dead_letters = _short_on(pipeline.recent_dead_letters, "as_of")
 table_states = _short_on(pipeline.table_states, "as_of")
+event_to_gold = _short_on(event_to_gold_data.event_to_gold, "as_of")
 existing_tables = _short_on(pipeline.existing_tables)
 kafka_end_offsets = _short_on(kafka.end_offsets, "partitions")
 # Event explorer (looked up on demand; a minute is enough for re-drawing the same answer)

@@ -316,3 +316,40 @@ def intraday_bars(windows: pl.DataFrame, *, title: str, time_format: str) -> alt
         )
         .properties(height=200)
     )
+
+
+def latency_bars(latency: pl.DataFrame, *, target_s: float) -> alt.LayerChart | None:
+    """Returns grouped horizontal bars of p50, p99 and max seconds per table, with a rule at
+    `target_s` (None when no table counted an event)."""
+    measures = {"p50_s": "p50", "p99_s": "p99", "max_s": "max"}
+    data = (
+        latency.select("table", *measures)
+        .rename(measures)
+        .unpivot(index="table", variable_name="measure", value_name="seconds")
+        .drop_nulls("seconds")
+    )
+    if data.is_empty():
+        return None
+    names = list(measures.values())
+    bars = (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            y=alt.Y("table:N", title=None, axis=alt.Axis(labelLimit=220)),
+            yOffset=alt.YOffset("measure:N", sort=names),
+            x=alt.X("seconds:Q", title="seconds from produce to gold"),
+            color=alt.Color(
+                "measure:N",
+                title=None,
+                sort=names,
+                scale=alt.Scale(domain=names, range=["#9ecae9", "#4c78a8", "#f58518"]),
+            ),
+            tooltip=["table:N", "measure:N", alt.Tooltip("seconds:Q", format=",.1f")],
+        )
+    )
+    rule = (
+        alt.Chart(pl.DataFrame({"target": [target_s]}))
+        .mark_rule(color="#333333", strokeDash=[4, 4])
+        .encode(x="target:Q", tooltip=[alt.Tooltip("target:Q", title="target (s)")])
+    )
+    return (bars + rule).properties(height=36 * data["table"].n_unique())

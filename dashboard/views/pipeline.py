@@ -13,6 +13,7 @@ from dashboard.data.pipeline import recent_window
 from dashboard.shapes import charts, figures
 from dashboard.shell import frame, widgets
 from dashboard.views.parts.pipeline import (
+    event_to_gold_section,
     freshness_rows,
     lag_rows,
     reconciliation_section,
@@ -42,6 +43,11 @@ INFO = frame.PageInfo(
 - **Tables** — every table of the catalog: its Delta version, data files, size and newest data
   commit (compaction and vacuum commits excluded). **Behind the log** = how long before the
   newest `{BRONZE_EVENTS.name}` commit the table was last written.
+- **Event to gold** — for the events produced in the last 60 minutes, per gold day table:
+  p50, p99 and max from the Kafka produce time to the first commit of the table that counted
+  the event (the bronze version each gold commit reflects is in its commit metadata), and the
+  events not counted yet. Read from the lake alone (docs/operations.md, "Event to gold
+  latency"); the dashed rule is the 60 s freshness target.
 - **Reconciliation** — `{AUDIT_RECONCILIATION.name}`: the nightly rebuild of each table and
   day from the log, rows compared, mismatches and whether they were healed.
 """,
@@ -140,6 +146,7 @@ def body(ctx: frame.Context) -> None:
     lag_section(ctx)
     dead_letter_section(ctx)
     tables_section(ctx)
+    event_to_gold_section(ctx)
     reconciliation_section(ctx)
 
 

@@ -1,5 +1,5 @@
 """Parts of the Pipeline health page: lag rows with Kafka's ends, table freshness against the
-log, and the reconciliation results."""
+log, the event-to-gold latency, and the reconciliation results."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ import streamlit as st
 from dashboard.data import cache
 from dashboard.data.kafka import lag
 from dashboard.data.scope import Scope
+from dashboard.shapes import charts
 from dashboard.shapes.figures import format_moment
 from dashboard.shell import frame, widgets
 from eventlake.catalog import AUDIT_RECONCILIATION, BRONZE_EVENTS
 from eventlake.errors import BrokerUnavailable
+from operations.freshness import TARGET_SECONDS
 
 
 def lag_rows(ctx: frame.Context, offsets: pl.DataFrame) -> tuple[pl.DataFrame, str]:
@@ -50,6 +52,32 @@ def freshness_rows(states: pl.DataFrame, now: datetime) -> pl.DataFrame:
         else pl.lit(None, pl.Int64)
     )
     return states.with_columns(age_s=age, behind_log_s=behind)
+
+
+def event_to_gold_section(ctx: frame.Context) -> None:
+    """Draws p50, p99 and max from produce to gold per gold table, and the pending events."""
+    st.subheader("⏱️ Event to gold")
+    latency = cache.event_to_gold(ctx.settings, ctx.scope)
+    events = int(latency["events"][0]) if latency.height else 0  # the same count in each row
+    if events == 0:
+        st.caption("💤 No event produced in the last 60 minutes is in bronze.")
+        return
+    pending = int(latency["pending"].max())  # type: ignore[arg-type]
+    ages = latency["oldest_pending_s"].drop_nulls()
+    oldest = f"{float(ages.max()):,.0f} s" if ages.len() else "–"  # type: ignore[arg-type]
+    cells = st.columns(3)
+    shown = [
+        ("Events produced, last 60 min", f"{events:,}", "Produced in the last 60 minutes and in bronze."),
+        ("Pending in gold", f"{pending:,}", "Of those, the most that one gold table has not counted yet."),
+        ("Oldest pending", oldest, f"Age of the oldest event a gold table has not counted (alert above {TARGET_SECONDS:.0f} s)."),
+    ]  # fmt: skip
+    for cell, (label, value, help_text) in zip(cells, shown, strict=True):
+        with cell:
+            widgets.metric(label, value, None, help=help_text)
+    widgets.chart(
+        charts.latency_bars(latency, target_s=TARGET_SECONDS),
+        empty="⏳ No gold table has counted these events yet.",
+    )
 
 
 def reconciliation_section(ctx: frame.Context) -> None:
