@@ -1,4 +1,5 @@
-"""The one set of argument types of the `eventlake` command, and stopping on SIGINT/SIGTERM.
+"""The one set of argument types of the `eventlake` command, the one way to add a subcommand
+(or a group of them) with its handler, and stopping on SIGINT/SIGTERM.
 
 A bad flag value is a usage error: one line on stderr, exit code 2.
 """
@@ -12,15 +13,77 @@ import re
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from eventlake.settings import check_topic_pattern
+from eventlake.settings import Settings, check_topic_pattern
 
 if TYPE_CHECKING:  # the catalog (and Polars with it) loads when a table is parsed
     from eventlake.catalog import TableSpec
+
+# What runs a subcommand: (its parsed flags, the settings) -> the exit code.
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Prints a description (or the examples) written with line breaks as written, one example a
+    line; one written without is wrapped to the terminal."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text:
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+
+def command(
+    sub: argparse._SubParsersAction,
+    name: str,
+    handler: Handler,
+    *parents: argparse.ArgumentParser,
+    help: str,
+    description: str | None = None,
+    examples: Sequence[str] = (),
+) -> argparse.ArgumentParser:
+    """Adds the subcommand `name`, with the flags of `parents`, that `handler` runs; returns its
+    parser, for its own flags. `examples` are command lines, printed after the flags."""
+    p = sub.add_parser(
+        name,
+        parents=list(parents),
+        help=help,
+        description=description,
+        epilog=_examples(examples),
+        formatter_class=HelpFormatter,
+    )
+    p.set_defaults(handler=handler)
+    return p
+
+
+def command_group(
+    sub: argparse._SubParsersAction,
+    name: str,
+    *,
+    help: str,
+    description: str,
+    examples: Sequence[str] = (),
+) -> argparse._SubParsersAction:
+    """Adds `name`, a group of subcommands (`eventlake NAME ACTION`); returns where to add them
+    with `command`."""
+    group = sub.add_parser(
+        name,
+        help=help,
+        description=description,
+        epilog=_examples(examples),
+        formatter_class=HelpFormatter,
+    )
+    return group.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+
+def _examples(lines: Sequence[str]) -> str | None:
+    if not lines:
+        return None
+    return ("example:" if len(lines) == 1 else "examples:") + "".join(f"\n  {x}" for x in lines)
 
 
 def int_at_least(low: int) -> Callable[[str], int]:

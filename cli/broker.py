@@ -8,28 +8,25 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cli.args import positive_int
+from cli.args import command, command_group, positive_int
 from eventlake.settings import Settings
-
-_RAW = argparse.RawDescriptionHelpFormatter
 
 
 def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
     """Adds `broker start|stop|status` to the `eventlake` parser."""
-    _register_broker(sub, parent)
-
-
-def _register_broker(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
-    broker = sub.add_parser(
+    actions = command_group(
+        sub,
         "broker",
         help="the bundled local Kafka broker (start, stop, status)",
         description="The bundled local broker (Tansu, Kafka protocol, in memory: a restart\n"
         "loses topics and messages). It listens on EVENTLAKE_KAFKA_BOOTSTRAP.",
-        formatter_class=_RAW,
-        epilog="examples:\n  eventlake broker start\n  eventlake broker status\n"
-        "  eventlake broker stop\n  eventlake broker start --bootstrap 127.0.0.1:19092",
+        examples=(
+            "eventlake broker start",
+            "eventlake broker status",
+            "eventlake broker stop",
+            "eventlake broker start --bootstrap 127.0.0.1:19092",
+        ),
     )
-    actions = broker.add_subparsers(dest="action", metavar="ACTION", required=True)
     state = argparse.ArgumentParser(add_help=False)
     state.add_argument(
         "--state-dir",
@@ -38,9 +35,12 @@ def _register_broker(sub: argparse._SubParsersAction, parent: argparse.ArgumentP
         metavar="DIR",
         help="where the pid file and the broker log live (default: ./.eventlake)",
     )
-    start = actions.add_parser(
+    start = command(
+        actions,
         "start",
-        parents=[parent, state],
+        _broker_start,
+        parent,
+        state,
         help="start the broker in the background and create the topics",
         description="Start the broker in the background (idempotent) and create the missing\n"
         "topics of EVENTLAKE_TOPICS.",
@@ -48,17 +48,17 @@ def _register_broker(sub: argparse._SubParsersAction, parent: argparse.ArgumentP
     start.add_argument(
         "--partitions", type=positive_int, default=6, help="partitions per new topic (default 6)"
     )
-    start.set_defaults(handler=_broker_start)
-    stop = actions.add_parser(
-        "stop", parents=[parent, state], help="stop the broker (SIGTERM, then SIGKILL)"
+    command(
+        actions, "stop", _broker_stop, parent, state, help="stop the broker (SIGTERM, then SIGKILL)"
     )
-    stop.set_defaults(handler=_broker_stop)
-    status = actions.add_parser(
+    command(
+        actions,
         "status",
-        parents=[parent, state],
+        _broker_status,
+        parent,
+        state,
         help="is the broker up; its topics, partitions and messages (exit 1 when down)",
     )
-    status.set_defaults(handler=_broker_status)
 
 
 def _broker_start(args: argparse.Namespace, settings: Settings) -> int:

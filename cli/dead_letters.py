@@ -11,7 +11,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from cli.args import count, day
+from cli.args import command, command_group, count, day
 from eventlake.envelope import REJECTION_CODES
 from eventlake.errors import ConfigError, EventlakeError
 from eventlake.settings import Settings
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 
     from ingest.tools.dead_letter_replay import Outcome, Selection, Verdicts
 
-_RAW = argparse.RawDescriptionHelpFormatter
 _SHOWN_BYTES = 2048  # of a raw message, unless --full
 _LISTED = ["kafka_topic", "kafka_partition", "kafka_offset", "kafka_timestamp", "error_code",
            "error_detail", "ingested_at"]  # fmt: skip
@@ -29,19 +28,20 @@ _LISTED = ["kafka_topic", "kafka_partition", "kafka_offset", "kafka_timestamp", 
 
 def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
     """Adds `dead-letters list|show|replay` to the `eventlake` parser."""
-    group = sub.add_parser(
+    actions = command_group(
+        sub,
         "dead-letters",
         help="inspect dead letters; replay the ones a registry change made valid",
         description="Inspect bronze/dead_letters, and replay into bronze/events the dead\n"
         "letters that the event registry accepts now (exactly once: a dead letter whose\n"
         "message bronze/events holds is 'replayed', and never written again).",
-        formatter_class=_RAW,
-        epilog="examples:\n  eventlake dead-letters list --code unknown_schema_version\n"
-        "  eventlake dead-letters show user_events/3/1042\n"
-        "  eventlake dead-letters replay --code unknown_schema_version --dry-run\n"
-        "  eventlake dead-letters replay --since 2026-11-01",
+        examples=(
+            "eventlake dead-letters list --code unknown_schema_version",
+            "eventlake dead-letters show user_events/3/1042",
+            "eventlake dead-letters replay --code unknown_schema_version --dry-run",
+            "eventlake dead-letters replay --since 2026-11-01",
+        ),
     )
-    actions = group.add_subparsers(dest="action", metavar="ACTION", required=True)
     filters = argparse.ArgumentParser(add_help=False)
     which = filters.add_argument_group("selection (all dead letters when none is given)")
     which.add_argument("--code", action="append", choices=REJECTION_CODES, metavar="CODE",
@@ -52,28 +52,34 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     which.add_argument("--until", type=day, metavar="DATE", help="dead-lettered on or before "
                        "this UTC day")  # fmt: skip
 
-    p = actions.add_parser(
+    p = command(
+        actions,
         "list",
-        parents=[parent, filters],
+        _list,
+        parent,
+        filters,
         help="a table of dead letters (newest first) and counts per code",
         description="List dead letters, newest first, with their status (pending, or replayed:\n"
         "bronze/events holds the message), and the counts per code of the selection.",
-        formatter_class=_RAW,
-        epilog="examples:\n  eventlake dead-letters list\n"
-        "  eventlake dead-letters list --code payload_invalid --topic commerce_events --limit 0",
+        examples=(
+            "eventlake dead-letters list",
+            "eventlake dead-letters list --code payload_invalid --topic commerce_events --limit 0",
+        ),
     )
     p.add_argument("--limit", type=count, default=50, help="rows to print (0 = all; default 50)")
-    p.set_defaults(handler=_list)
 
-    p = actions.add_parser(
+    p = command(
+        actions,
         "show",
-        parents=[parent],
+        _show,
+        parent,
         help="one dead letter in full, and what the registry says of it now",
         description="Print one dead letter in full: its key and raw message (UTF-8 text, or\n"
         "hex when binary), its code then, its status, and what parsing it says now.",
-        formatter_class=_RAW,
-        epilog="examples:\n  eventlake dead-letters show user_events/3/1042\n"
-        "  eventlake dead-letters show --topic user_events --partition 3 --offset 1042 --full",
+        examples=(
+            "eventlake dead-letters show user_events/3/1042",
+            "eventlake dead-letters show --topic user_events --partition 3 --offset 1042 --full",
+        ),
     )
     p.add_argument("coordinates", nargs="?", type=_coordinates, metavar="TOPIC/PARTITION/OFFSET")
     p.add_argument("--topic", dest="one_topic", metavar="TOPIC", help="instead of the argument")
@@ -81,25 +87,27 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     p.add_argument("--offset", type=count, help="instead of the argument")
     p.add_argument("--full", action="store_true", help=f"print all of the raw message "
                    f"(default: its first {_SHOWN_BYTES} bytes)")  # fmt: skip
-    p.set_defaults(handler=_show)
 
-    p = actions.add_parser(
+    p = command(
+        actions,
         "replay",
-        parents=[parent, filters],
+        _replay,
+        parent,
+        filters,
         help="append the dead letters valid now to bronze/events, exactly once",
         description="Judge the selected pending dead letters with the event registry (and\n"
         "EVENTLAKE_MAX_MESSAGE_BYTES) of now, and append the valid ones to bronze/events with\n"
         "their Kafka topic, partition, offset and timestamp, in one commit. The event-time\n"
         "range is checked against when each was dead-lettered, not against today. Running it\n"
         "again writes nothing; concurrent replays write each message once.",
-        formatter_class=_RAW,
-        epilog="examples:\n  eventlake dead-letters replay --dry-run\n"
-        "  eventlake dead-letters replay --code unknown_schema_version --topic user_events",
+        examples=(
+            "eventlake dead-letters replay --dry-run",
+            "eventlake dead-letters replay --code unknown_schema_version --topic user_events",
+        ),
     )
     p.add_argument("--dry-run", action="store_true", help="judge and count; write nothing")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="show a progress bar (default: on a terminal, for 1000+ dead letters)")  # fmt: skip
-    p.set_defaults(handler=_replay)
 
 
 def _coordinates(text: str) -> tuple[str, int, int]:

@@ -13,6 +13,7 @@ import signal
 import sys
 
 from cli.args import (
+    command,
     non_negative,
     positive,
     positive_int,
@@ -23,7 +24,6 @@ from cli.args import (
 )
 from eventlake.settings import Settings
 
-_RAW = argparse.RawDescriptionHelpFormatter
 _MIB = 1024 * 1024
 
 
@@ -34,19 +34,23 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
 
 
 def _register_ingest(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
-    p = sub.add_parser(
+    p = command(
+        sub,
         "ingest",
-        parents=[parent],
-        formatter_class=_RAW,
+        _ingest,
+        parent,
         help="run the ingester: Kafka to bronze, exactly once",
         description="Consume the topics into bronze/events in micro-batches, exactly once\n"
         "(offsets live in the Delta log), bad messages to bronze/dead_letters. A batch is\n"
         "committed at whichever comes first of its message count, its bytes and its age.\n"
         "Ctrl-C or SIGTERM commits what was read, leaves the group and stops. Several\n"
         "ingesters in one consumer group share the partitions.",
-        epilog="examples:\n  eventlake ingest\n  eventlake ingest --until-idle\n"
-        "  eventlake ingest --topic-pattern 'events_.*' --metrics-port 9464 --log-format json\n"
-        "  eventlake ingest --batch-max-events 200000 --batch-max-seconds 2",
+        examples=(
+            "eventlake ingest",
+            "eventlake ingest --until-idle",
+            "eventlake ingest --topic-pattern 'events_.*' --metrics-port 9464 --log-format json",
+            "eventlake ingest --batch-max-events 200000 --batch-max-seconds 2",
+        ),
     )
     p.add_argument(
         "--until-idle",
@@ -112,7 +116,6 @@ def _register_ingest(sub: argparse._SubParsersAction, parent: argparse.ArgumentP
         default="text",
         help="json: one JSON object per line (default text)",
     )
-    p.set_defaults(handler=_ingest)
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
@@ -153,18 +156,21 @@ def _tune_gc() -> None:
 
 
 def _register_reset(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
-    p = sub.add_parser(
+    p = command(
+        sub,
         "reset-offsets",
-        parents=[parent],
-        formatter_class=_RAW,
+        _reset_offsets,
+        parent,
         help="after a topic was recreated: make bronze follow the new topic",
         description="Set the offsets of record of every partition of the given topics in\n"
         "bronze/dead_letters and bronze/events, and record the topics' current Kafka ids,\n"
         "so that the ingester accepts a topic that was deleted and created again. Stop the\n"
         "ingesters first. Without --yes, only shows what would change.",
-        epilog="examples:\n  eventlake reset-offsets --topic user_events\n"
-        "  eventlake reset-offsets --topic user_events --to earliest --yes\n"
-        "  eventlake reset-offsets --topic a --topic b --to latest --yes",
+        examples=(
+            "eventlake reset-offsets --topic user_events",
+            "eventlake reset-offsets --topic user_events --to earliest --yes",
+            "eventlake reset-offsets --topic a --topic b --to latest --yes",
+        ),
     )
     p.add_argument(
         "--topic",
@@ -182,7 +188,6 @@ def _register_reset(sub: argparse._SubParsersAction, parent: argparse.ArgumentPa
         "only what comes next",
     )
     p.add_argument("--yes", action="store_true", help="write the new offsets")
-    p.set_defaults(handler=_reset_offsets)
 
 
 def _reset_offsets(args: argparse.Namespace, settings: Settings) -> int:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
-from cli.args import positive_int, table
+from cli.args import command, positive_int, table
 from eventlake.errors import LakeError
 from eventlake.settings import SAFE_VACUUM_RETENTION_HOURS, Settings
 
@@ -25,9 +25,11 @@ if TYPE_CHECKING:  # the handler imports them: --help stays fast
 
 def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
     """Adds `maintain` to the command line."""
-    p = sub.add_parser(
+    p = command(
+        sub,
         "maintain",
-        parents=[parent],
+        _maintain,
+        parent,
         help="retire old bronze days, compact closed days, checkpoint and vacuum the lake",
         description="Lake maintenance, in-process (what the nightly Dagster job "
         "lake_maintenance does): retire bronze days older than "
@@ -36,9 +38,11 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
         "the silver day tables that hold at least --min-files files, checkpoint every table, "
         "and vacuum files removed more than EVENTLAKE_VACUUM_RETENTION_HOURS ago (default "
         "168). Safe while the ingester runs.",
-        epilog="examples:\n  eventlake maintain --dry-run\n  eventlake maintain\n"
-        "  eventlake maintain --table bronze/events --min-files 2",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples=(
+            "eventlake maintain --dry-run",
+            "eventlake maintain",
+            "eventlake maintain --table bronze/events --min-files 2",
+        ),
     )
     p.add_argument("--dry-run", action="store_true", help="print the plan; change nothing")
     p.add_argument(
@@ -52,7 +56,6 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
         help="compact a closed day holding at least N files (default 8)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(handler=_maintain)
 
 
 @dataclass(frozen=True)

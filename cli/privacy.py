@@ -10,7 +10,7 @@ import json
 import os
 import sys
 
-from cli.args import day
+from cli.args import command, command_group, day
 from eventlake.errors import ConfigError
 from eventlake.settings import ENV_VARS, Settings
 
@@ -19,60 +19,63 @@ NEW_KEY_VAR = "EVENTLAKE_PRIVACY_NEW_KEY"  # rotation only: never a flag (shell 
 
 def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
     """Adds `privacy erase|reveal|rotate-key|new-key` to the command line."""
-    privacy = sub.add_parser(
+    actions = command_group(
+        sub,
         "privacy",
         help="sensitive fields: erase a user, reveal a field, rotate the master key",
         description="Sensitive payload fields (registry: email, ip) are sealed at ingest under "
         f"per-user keys wrapped by the master key {ENV_VARS['privacy_key']}. See "
         "docs/privacy.md.",
     )
-    commands = privacy.add_subparsers(dest="privacy_command", metavar="COMMAND", required=True)
 
-    p = commands.add_parser(
+    p = command(
+        actions,
         "erase",
-        parents=[parent],
+        _erase,
+        parent,
         help="erase a user: delete their keys (crypto-shredding) and dead letters",
         description="Delete USER_ID's data keys and dead letters, and vacuum both tables at "
         "once so that no older table version brings them back. The user's sealed fields in "
         "the event log become unreadable; the log and every read model stay as they are. "
         "Without --yes, only shows what would be erased.",
-        epilog="example:\n  eventlake privacy erase u00a1b2c3d4e5 --yes",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples=("eventlake privacy erase u00a1b2c3d4e5 --yes",),
     )
     p.add_argument("user_id", metavar="USER_ID", help="the payload user_id of the user to erase")
     p.add_argument("--yes", action="store_true", help="erase (otherwise: a dry run)")
-    p.set_defaults(handler=_erase)
 
-    p = commands.add_parser(
+    p = command(
+        actions,
         "reveal",
-        parents=[parent],
+        _reveal,
+        parent,
         help="print an event's payload with its sealed fields decrypted",
         description="Print the payload of one bronze event as JSON, sealed fields decrypted "
         f"(needs {ENV_VARS['privacy_key']}). Fails with 'erased' for an erased user's fields.",
     )
     p.add_argument("--event-id", required=True, metavar="ID", help="the event's event_id")
     p.add_argument("--day", type=day, metavar="DATE", help="its event date (reads only that day)")
-    p.set_defaults(handler=_reveal)
 
-    p = commands.add_parser(
+    p = command(
+        actions,
         "rotate-key",
-        parents=[parent],
+        _rotate,
+        parent,
         help=f"rewrap every data key from {ENV_VARS['privacy_key']} to {NEW_KEY_VAR}",
         description=f"Rewrap every data key under the new master key in {NEW_KEY_VAR} (the old "
         f"one is {ENV_VARS['privacy_key']}), then vacuum the old copies. Stop the ingesters "
         "first and restart them with the new key. Without --yes, only counts the keys.",
     )
     p.add_argument("--yes", action="store_true", help="rewrap (otherwise: a dry run)")
-    p.set_defaults(handler=_rotate)
 
-    p = commands.add_parser(
+    command(
+        actions,
         "new-key",
-        parents=[parent],
+        _new_key,
+        parent,
         help="print a fresh random master key (base64)",
         description=f"Print a fresh random master key for {ENV_VARS['privacy_key']}. Keep it in "
         "a secret store: losing it makes every sealed field unreadable.",
     )
-    p.set_defaults(handler=_new_key)
 
 
 def _erase(args: argparse.Namespace, settings: Settings) -> int:

@@ -8,15 +8,18 @@ import logging
 import sys
 from datetime import UTC, date, datetime
 
+from cli.args import command
 from eventlake.errors import ConfigError
 from eventlake.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
     """Adds the `materialize` and `reconcile` subcommands to the `eventlake` parser."""
-    p = sub.add_parser(
+    p = command(
+        sub,
         "materialize",
-        parents=[parent],
+        materialize_command,
+        parent,
         help="materialize every asset (or some read models) for a range of days, in-process",
         description="Rebuilds silver/events and every day-partitioned gold table for the days "
         "[--from, --to] in one in-process Dagster run (on DAGSTER_HOME's instance if set), "
@@ -25,8 +28,7 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
         "today's figures are partial). With --table, only the named read models and the "
         "tables they are built from (the silver tables), from the log.",
     )
-    p.add_argument("--from", dest="first", metavar="DATE", help="first day, YYYY-MM-DD")
-    p.add_argument("--to", dest="last", metavar="DATE", help="last day (inclusive), YYYY-MM-DD")
+    _day_range(p)
     p.add_argument(
         "--table",
         dest="tables",
@@ -34,11 +36,12 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
         action="append",
         help="a read model to rebuild, e.g. gold/revenue_daily or revenue_daily (repeatable)",
     )
-    p.set_defaults(handler=materialize_command)
 
-    r = sub.add_parser(
+    p = command(
+        sub,
         "reconcile",
-        parents=[parent],
+        reconcile_command,
+        parent,
         help="compare the gold tables with a rebuild from the log, and heal drift",
         description="Rebuilds every read model from the log in a temporary scratch lake, "
         "compares the gold tables with it over the closed days [--from, --to] (default: the "
@@ -46,18 +49,22 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
         "writes one row per table and day to audit/reconciliation and re-materializes the "
         "drifted partitions. Exit 0 when no drift remains, 1 when some does.",
     )
-    r.add_argument("--from", dest="first", metavar="DATE", help="first day, YYYY-MM-DD")
-    r.add_argument("--to", dest="last", metavar="DATE", help="last day (inclusive), YYYY-MM-DD")
-    r.add_argument(
+    _day_range(p)
+    p.add_argument(
         "--no-heal", dest="heal", action="store_false", help="report drift, rewrite nothing"
     )
-    r.add_argument(
+    p.add_argument(
         "--audit",
         action="store_true",
         help="also audit the event log (offsets, offsets of record, event ids, dead letters); "
         "an error finding makes the exit code 1",
     )
-    r.set_defaults(handler=reconcile_command)
+
+
+def _day_range(p: argparse.ArgumentParser) -> None:
+    """Adds --from and --to, read by `parse_day` in the handler."""
+    p.add_argument("--from", dest="first", metavar="DATE", help="first day, YYYY-MM-DD")
+    p.add_argument("--to", dest="last", metavar="DATE", help="last day (inclusive), YYYY-MM-DD")
 
 
 def parse_day(flag: str, value: str | None) -> date | None:

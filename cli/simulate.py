@@ -7,32 +7,28 @@ from __future__ import annotations
 
 import argparse
 
-from cli.args import count, fraction, non_negative, positive_int, stop_on_signals
+from cli.args import command, count, fraction, non_negative, positive_int, stop_on_signals
 from eventlake.settings import Settings
-
-_RAW = argparse.RawDescriptionHelpFormatter
 
 
 def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
     """Adds `simulate` to the `eventlake` parser."""
-    _register_simulate(sub, parent)
-
-
-def _register_simulate(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
-    p = sub.add_parser(
+    p = command(
+        sub,
         "simulate",
-        parents=[parent],
-        formatter_class=_RAW,
+        _simulate,
+        parent,
         help="produce realistic traffic from a seeded model of users and sessions",
         description="Produce realistic traffic from a seeded model of users and sessions:\n"
         "signups, logins, page and product views, carts, orders and logouts, with knobs for\n"
         "duplicate, late, out-of-order and malformed messages. The topics must exist\n"
         "(`eventlake broker start` creates them).",
-        epilog="examples:\n"
-        "  eventlake simulate --count 200000 --days 30 --seed 7\n"
-        "  eventlake simulate --count 0 --rate 50          # a steady live stream, Ctrl-C stops\n"
-        "  eventlake simulate --count 10000 --duplicates 0.02 --late 0.01 --out-of-order 0.05 "
-        "--malformed 0.01",
+        examples=(
+            "eventlake simulate --count 200000 --days 30 --seed 7",
+            "eventlake simulate --count 0 --rate 50          # a steady live stream, Ctrl-C stops",
+            "eventlake simulate --count 10000 --duplicates 0.02 --late 0.01 --out-of-order 0.05 "
+            "--malformed 0.01",
+        ),
     )
     p.add_argument(
         "--count",
@@ -94,7 +90,6 @@ def _register_simulate(sub: argparse._SubParsersAction, parent: argparse.Argumen
         default=None,
         help="show a progress bar (default: when --count > 0 and stderr is a terminal)",
     )
-    p.set_defaults(handler=_simulate)  # fmt: skip
 
 
 def _simulate(args: argparse.Namespace, settings: Settings) -> int:

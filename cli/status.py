@@ -9,26 +9,28 @@ import argparse
 import dataclasses
 import sys
 
-from cli.args import non_negative_int, topic_pattern
+from cli.args import command, non_negative_int, topic_pattern
 from eventlake.settings import Settings
-
-_RAW = argparse.RawDescriptionHelpFormatter
 
 
 def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
     """Adds `status` to the `eventlake` parser."""
-    p = sub.add_parser(
+    p = command(
+        sub,
         "status",
-        parents=[parent],
-        formatter_class=_RAW,
+        _status,
+        parent,
         help="per partition lag, last commit, dead letters, freshness of each table",
         description="Print how far bronze/events is behind Kafka per partition, the dead letters\n"
         "by code, the version and age of the last commit of every table, and the\n"
         "event-to-gold latency of the events produced in the last 60 minutes.\n"
         "Works with the broker down (lake facts only; exit code 1).",
-        epilog="examples:\n  eventlake status\n  eventlake status --lake-root s3://bucket/lake\n"
-        "  eventlake status --max-lag 100000 --max-staleness 300   # exit 1 when exceeded\n"
-        "  eventlake status --format prometheus > /var/lib/node_exporter/eventlake.prom",
+        examples=(
+            "eventlake status",
+            "eventlake status --lake-root s3://bucket/lake",
+            "eventlake status --max-lag 100000 --max-staleness 300   # exit 1 when exceeded",
+            "eventlake status --format prometheus > /var/lib/node_exporter/eventlake.prom",
+        ),
     )
     p.add_argument(
         "--topic-pattern",
@@ -54,7 +56,6 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
         metavar="SECONDS",
         help="exit 1 when a silver or gold table is more than SECONDS behind the last batch",
     )
-    p.set_defaults(handler=_status)
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:

@@ -10,7 +10,7 @@ import sys
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
-from cli.args import day, table
+from cli.args import command, day, table
 from eventlake.errors import ConfigError, LakeError
 from eventlake.settings import Settings
 
@@ -22,24 +22,28 @@ if TYPE_CHECKING:  # the handlers import them: --help stays fast
 
 def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
     """Adds `tables`, `read` and `history` to the command line."""
-    p = sub.add_parser(
+    command(
+        sub,
         "tables",
-        parents=[parent],
+        _tables,
+        parent,
         help="list the lake's tables: rows, version, last commit",
         description="List every table of the catalog with its version, last commit and grain.",
     )
-    p.set_defaults(handler=_tables)
 
-    p = sub.add_parser(
+    p = command(
+        sub,
         "read",
-        parents=[parent],
+        _read,
+        parent,
         help="print a table's rows, optionally as of a past version or time",
         description="Print rows of a table. --version or --as-of reads the table as it was "
         "(Delta time travel); --from/--to keep the days in that range.",
-        epilog="examples:\n  eventlake read gold/daily_active_users --from 2026-11-01\n"
-        "  eventlake read gold/revenue_daily --version 12 --format csv\n"
-        "  eventlake read silver/events --as-of 2026-11-28T09:00:00Z --limit 5",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples=(
+            "eventlake read gold/daily_active_users --from 2026-11-01",
+            "eventlake read gold/revenue_daily --version 12 --format csv",
+            "eventlake read silver/events --as-of 2026-11-28T09:00:00Z --limit 5",
+        ),
     )
     p.add_argument("table", type=table, help="a table name, e.g. gold/revenue_daily")
     when = p.add_mutually_exclusive_group()
@@ -51,17 +55,17 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     p.add_argument("--to", dest="last", type=day, metavar="DATE", help="last day (day tables)")
     p.add_argument("--limit", type=int, default=50, help="rows to print (0 = all; default 50)")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
-    p.set_defaults(handler=_read)
 
-    p = sub.add_parser(
+    p = command(
+        sub,
         "history",
-        parents=[parent],
+        _history,
+        parent,
         help="list a table's commits (versions, operations, rows)",
         description="List the newest commits of a table's Delta log.",
     )
     p.add_argument("table", type=table, help="a table name, e.g. bronze/events")
     p.add_argument("--limit", type=int, default=20, help="commits to list (default 20)")
-    p.set_defaults(handler=_history)
 
 
 def _version(text: str) -> int:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO
 
 from cli import restart
-from cli.args import non_negative, tcp_port
+from cli.args import command, non_negative, tcp_port
 from eventlake.errors import EventlakeError
 from eventlake.settings import Settings
 
@@ -78,13 +78,15 @@ class Child:
 
 def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
     """Adds `eventlake up` to the command line."""
-    p = sub.add_parser(
+    p = command(
+        sub,
         "up",
-        parents=[parent],
+        run,
+        parent,
         help="run the whole local stack (broker, simulator, ingester, Dagster, dashboard, API)",
         description="Start the whole local stack on its embedded defaults, print the URLs, and "
         "stop all of it cleanly on Ctrl-C. Logs go to STATE_DIR/logs.",
-        epilog="example: eventlake up --rate 50 --history-days 30",
+        examples=("eventlake up --rate 50 --history-days 30",),
     )
     p.add_argument("--state-dir", default=".eventlake", help="logs, pid files, Dagster home")
     p.add_argument("--dagster-port", type=tcp_port(1), default=3000)
@@ -99,7 +101,6 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     p.add_argument("--history-days", type=int, default=14, help="days of simulated history first")
     p.add_argument("--history-events", type=int, default=30_000,
                    help="events of simulated history (0: none)")  # fmt: skip
-    p.set_defaults(handler=run)
 
 
 def child_env(settings: Settings, dagster_home: Path) -> dict[str, str]:

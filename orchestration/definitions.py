@@ -14,12 +14,13 @@ from assets.day_range import LAKE_RESOURCE_KEY
 from eventlake.settings import Settings
 from orchestration.followups import Lineage
 from orchestration.jobs import (
+    FOLLOWUP_JOB,
+    INGESTED_DAYS_JOB,
     SOURCES,
+    WHOLE_TABLES_JOB,
     day_assets,
-    followup_job,
-    ingested_days_job,
+    tables_job,
     whole_assets,
-    whole_tables_job,
 )
 from orchestration.maintenance_job import (
     lake_maintenance,
@@ -43,9 +44,9 @@ def build_definitions(settings: Settings, env: Mapping[str, str] | None = None) 
             EnvVars); None binds the settings' values as literals.
     """
     partitions_def = daily_partitions(settings)
-    ingested = ingested_days_job(partitions_def)
-    followups = followup_job(partitions_def)
-    whole = whole_tables_job()
+    ingested = tables_job(INGESTED_DAYS_JOB, partitions_def)
+    followups = tables_job(FOLLOWUP_JOB, partitions_def)
+    whole = tables_job(WHOLE_TABLES_JOB)
     checks, reconciliation, reconcile_nightly = reconciliation_parts(settings)
     assets = [*day_assets(partitions_def), *whole_assets()]
     return dg.Definitions(

@@ -90,38 +90,38 @@ def whole_assets() -> list[dg.AssetsDefinition]:
     return [silver_users, cohort_retention_table, customer_rfm_table]
 
 
-def ingested_days_job(partitions_def: dg.PartitionsDefinition) -> dg.UnresolvedAssetJobDefinition:
-    """Returns the job that rebuilds silver and every day-partitioned table for a day range."""
+# The jobs of tables the sensors and schedules launch: what each rebuilds, and why.
+_JOBS: dict[str, tuple[tuple[TableSpec, ...], str]] = {
+    INGESTED_DAYS_JOB: (
+        DAY_TABLES,
+        "Silver and every day-partitioned table for a range of days (the days new bronze "
+        "commits touched, or the nightly close of yesterday). The partitions outside the range "
+        "that read its days follow through the follow_ups sensor.",
+    ),
+    FOLLOWUP_JOB: (
+        FOLLOWUP_TABLES,
+        "The day partitions outside a finished run that read the days it rewrote: the windows "
+        "that include them (WAU/MAU, sessions, funnel, lifecycle) and the days sharing an "
+        "order_id or a new user's next active day.",
+    ),
+    WHOLE_TABLES_JOB: (
+        WHOLE_TABLES,
+        "The users table, cohort retention and RFM, rebuilt whole after runs that rewrote the "
+        "silver days they read.",
+    ),
+}
+
+
+def tables_job(
+    name: str, partitions_def: dg.PartitionsDefinition | None = None
+) -> dg.UnresolvedAssetJobDefinition:
+    """Returns the job `name` (one of `_JOBS`), run in-process, by the partitions of
+    `partitions_def` (None: its tables are rebuilt whole)."""
+    tables, description = _JOBS[name]
     return dg.define_asset_job(
-        INGESTED_DAYS_JOB,
-        selection=tables_selection(DAY_TABLES),
+        name,
+        selection=tables_selection(tables),
         partitions_def=partitions_def,
         executor_def=dg.in_process_executor,
-        description="Silver and every day-partitioned table for a range of days (the days new "
-        "bronze commits touched, or the nightly close of yesterday). The partitions outside "
-        "the range that read its days follow through the follow_ups sensor.",
-    )
-
-
-def followup_job(partitions_def: dg.PartitionsDefinition) -> dg.UnresolvedAssetJobDefinition:
-    """Returns the job that rewrites the partitions outside a finished run that read its days."""
-    return dg.define_asset_job(
-        FOLLOWUP_JOB,
-        selection=tables_selection(FOLLOWUP_TABLES),
-        partitions_def=partitions_def,
-        executor_def=dg.in_process_executor,
-        description="The day partitions outside a finished run that read the days it rewrote: "
-        "the windows that include them (WAU/MAU, sessions, funnel, lifecycle) and the days "
-        "sharing an order_id or a new user's next active day.",
-    )
-
-
-def whole_tables_job() -> dg.UnresolvedAssetJobDefinition:
-    """Returns the job that rebuilds the unpartitioned tables from every day of silver."""
-    return dg.define_asset_job(
-        WHOLE_TABLES_JOB,
-        selection=tables_selection(WHOLE_TABLES),
-        executor_def=dg.in_process_executor,
-        description="The users table, cohort retention and RFM, rebuilt whole after runs that "
-        "rewrote the silver days they read.",
+        description=description,
     )

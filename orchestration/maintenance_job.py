@@ -27,6 +27,7 @@ import dagster as dg
 from eventlake.settings import ENV_VARS, SAFE_VACUUM_RETENTION_HOURS, Settings
 from operations import maintenance, retention
 from orchestration.resources import LakeResource
+from orchestration.schedules import nightly_schedule
 
 MAINTENANCE_JOB = "lake_maintenance"
 MAINTENANCE_CRON = "30 3 * * *"  # 03:30 UTC: after the 00:30 close of yesterday, before the day
@@ -235,17 +236,7 @@ def lake_maintenance() -> None:
     vacuum_tables(after=checkpoint_tables(after=compact_closed_days(after=retire_bronze_days())))
 
 
-@dg.schedule(
-    name="lake_maintenance_nightly",
-    cron_schedule=MAINTENANCE_CRON,
-    job=lake_maintenance,
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Lake maintenance every night at 03:30 UTC (skipped while one still runs).",
-)
-def lake_maintenance_nightly(
-    context: dg.ScheduleEvaluationContext,
-) -> dg.RunRequest | dg.SkipReason:
+def _unless_one_runs(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
     # Two maintenance runs at once would race each other's retention passes and compactions.
     running = context.instance.get_run_records(
         dg.RunsFilter(job_name=MAINTENANCE_JOB, statuses=_IN_PROGRESS), limit=1
@@ -254,6 +245,15 @@ def lake_maintenance_nightly(
         return dg.SkipReason(f"{MAINTENANCE_JOB} run {running[0].dagster_run.run_id} still runs")
     day = context.scheduled_execution_time.date().isoformat()
     return dg.RunRequest(run_key=f"{MAINTENANCE_JOB}:{day}")
+
+
+lake_maintenance_nightly = nightly_schedule(
+    "lake_maintenance_nightly",
+    MAINTENANCE_CRON,
+    lake_maintenance,
+    "Lake maintenance every night at 03:30 UTC (skipped while one still runs).",
+    _unless_one_runs,
+)
 
 
 def maintenance_resources(settings: Settings, env: Mapping[str, str] | None) -> dict[str, object]:

@@ -18,6 +18,7 @@ from eventlake.settings import Settings
 from operations.log_audit import LogAudit, audit_log
 from orchestration.jobs import RECONCILE_CHECK, asset_key
 from orchestration.reconcile import Checked, Reconciliation, reconcile, reconcile_window
+from orchestration.schedules import nightly_schedule
 
 RECONCILE_JOB = "reconciliation"
 RECONCILE_CRON = "0 2 * * *"  # 02:00 UTC: yesterday is closed and its follow-up runs are done
@@ -254,13 +255,11 @@ def reconciliation_job(
 
 def reconcile_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
     """Returns the nightly schedule of the reconciliation job (02:00 UTC)."""
-    return dg.ScheduleDefinition(
-        name="reconcile_nightly",
-        cron_schedule=RECONCILE_CRON,
-        job=job,
-        execution_timezone="UTC",
-        default_status=dg.DefaultScheduleStatus.RUNNING,
-        description="Reconciles the gold tables with the log and audits the log, every night.",
+    return nightly_schedule(
+        "reconcile_nightly",
+        RECONCILE_CRON,
+        job,
+        "Reconciles the gold tables with the log and audits the log, every night.",
     )
 
 

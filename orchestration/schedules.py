@@ -1,7 +1,11 @@
-"""Schedules: every night, the day that just ended is rebuilt once it is complete."""
+"""Schedules: every night, the day that just ended is rebuilt once it is complete.
+
+`nightly_schedule` is how every schedule is made (this one, maintenance's, reconciliation's):
+in UTC, running from the start."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import dagster as dg
@@ -21,14 +25,6 @@ def close_day_schedule(
     quiet one) its final figures once, and its success triggers the usual follow-ups.
     """
 
-    @dg.schedule(
-        name="close_yesterday",
-        cron_schedule=CLOSE_DAY_CRON,
-        job=job,
-        execution_timezone="UTC",
-        default_status=dg.DefaultScheduleStatus.RUNNING,
-        description="Rebuilds silver and gold for yesterday (UTC) once it is over.",
-    )
     def close_yesterday(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
         yesterday = (context.scheduled_execution_time - timedelta(days=1)).date()
         if yesterday < partitions_def.start.date():
@@ -39,4 +35,30 @@ def close_day_schedule(
             tags={**range_tags(yesterday, yesterday), **lane_tags(yesterday, yesterday, today)},
         )
 
-    return close_yesterday
+    return nightly_schedule(
+        "close_yesterday",
+        CLOSE_DAY_CRON,
+        job,
+        "Rebuilds silver and gold for yesterday (UTC) once it is over.",
+        close_yesterday,
+    )
+
+
+def nightly_schedule(
+    name: str,
+    cron: str,
+    job: dg.JobDefinition | dg.UnresolvedAssetJobDefinition,
+    description: str,
+    evaluate: Callable[[dg.ScheduleEvaluationContext], dg.RunRequest | dg.SkipReason] | None = None,
+) -> dg.ScheduleDefinition:
+    """Returns the schedule `name` of `job` at `cron` in UTC, running from the start; `evaluate`
+    decides each tick's run (None: one run a tick)."""
+    return dg.ScheduleDefinition(
+        name=name,
+        cron_schedule=cron,
+        job=job,
+        execution_fn=evaluate,
+        execution_timezone="UTC",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description=description,
+    )
