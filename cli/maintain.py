@@ -19,8 +19,8 @@ from eventlake.settings import SAFE_VACUUM_RETENTION_HOURS, Settings
 
 if TYPE_CHECKING:  # the handler imports them: --help stays fast
     from eventlake.catalog import TableSpec
+    from operations.log_retention import Retirement
     from operations.maintenance import TablePlan
-    from operations.retention import Retirement
 
 
 def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
@@ -75,7 +75,7 @@ def _maintain(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm  # heavy imports wait for the handler: --help stays fast
 
     from eventlake.catalog import TABLES
-    from operations import maintenance, retention
+    from operations import log_retention, maintenance
 
     today = datetime.now(UTC).date()
     selected: list[TableSpec] = [args.table] if args.table else list(TABLES)
@@ -89,19 +89,19 @@ def _maintain(args: argparse.Namespace, settings: Settings) -> int:
             f"{SAFE_VACUUM_RETENTION_HOURS} h: 'as of' reads of older versions will fail",
             file=sys.stderr,
         )
-    for warning in retention.policy_warnings(settings):
+    for warning in log_retention.policy_warnings(settings):
         print(f"eventlake maintain: warning: {warning}", file=sys.stderr)
     names = {t.name for t in selected}
-    retired = retention.retire(
+    retired = log_retention.retire(
         settings,
         today=today,
-        tables=[t for t in retention.RETIRED_TABLES if t.name in names],
+        tables=[t for t in log_retention.RETIRED_TABLES if t.name in names],
         dry_run=args.dry_run,
     )
     # Planned after retirement (which may create bronze/retired_days); a dry run retired
     # nothing, so it leaves out the days it would have retired.
     plans = maintenance.plan(settings, selected, today=today, min_files=args.min_files)
-    first_kept = retention.horizon(settings, today)
+    first_kept = log_retention.horizon(settings, today)
     if args.dry_run and first_kept is not None:
         plans = [_without_retired(p, first_kept) for p in plans]
     lines = []

@@ -129,7 +129,7 @@ BRONZE_INGEST_BATCHES = _table(
     None,
 )
 
-# Written by retention (operations/retention.py) just before it deletes old bronze days.
+# Written by retention (operations/log_retention.py) just before it deletes old bronze days.
 BRONZE_RETIRED_DAYS = _table(
     "bronze",
     "retired_days",

@@ -30,7 +30,7 @@ from eventlake.lake import CommitFailedError, DeltaError
 from eventlake.settings import SAFE_VACUUM_RETENTION_HOURS, Settings
 
 # Commit metadata of commits made by maintenance: compaction, vacuum (no data changed) and the
-# retention delete (operations/retention.py); sensors must not take them for new data.
+# retention delete (operations/log_retention.py); sensors must not take them for new data.
 MAINTENANCE_KEY = "eventlake.maintenance"
 DEFAULT_VACUUM_RETENTION_HOURS = SAFE_VACUUM_RETENTION_HOURS
 DEFAULT_MIN_FILES = 8  # a closed day with fewer files is left alone

@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime
 import dagster as dg
 
 from eventlake.settings import ENV_VARS, SAFE_VACUUM_RETENTION_HOURS, Settings
-from operations import maintenance, retention
+from operations import log_retention, maintenance
 from orchestration.resources import LakeResource
 from orchestration.schedules import nightly_schedule
 
@@ -111,10 +111,10 @@ def retire_bronze_days(
     """Summarizes, then deletes, the bronze days older than the retention policy keeps."""
     settings = maintenance_policy.apply(lake.settings())
     today = _today(context)
-    first_kept = retention.horizon(settings, today)
-    for warning in retention.policy_warnings(settings):
+    first_kept = log_retention.horizon(settings, today)
+    for warning in log_retention.policy_warnings(settings):
         context.log.warning(warning)
-    done = retention.retire(settings, today=today)
+    done = log_retention.retire(settings, today=today)
     for r in done:
         context.log.info(
             f"{r.table}: retired {r.rows} rows of {len(r.days)} days before {r.horizon}"

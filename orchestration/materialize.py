@@ -22,7 +22,7 @@ from eventlake.catalog import BRONZE_EVENTS, TableSpec
 from eventlake.errors import ConfigError, EventlakeError, LakeError
 from eventlake.lake import open_table, table_uri
 from eventlake.settings import Settings
-from operations import retention
+from operations import log_retention
 from orchestration.bronze_log import all_event_days
 from orchestration.jobs import (
     DAY_TABLES,
@@ -97,7 +97,7 @@ def resolve_days(
     """
     start = settings.start_date
     check_bounds(settings, first, last, today)
-    kept = retention.horizon(settings, today)
+    kept = log_retention.horizon(settings, today)
     if kept is not None and first is not None and first < kept:
         raise ConfigError(
             f"--from {first}: the log keeps only the days from {kept} (EVENTLAKE_BRONZE_"

@@ -23,7 +23,7 @@ from assets.silver import INCREMENTAL_TAG
 from eventlake.catalog import BRONZE_EVENTS, TableSpec
 from eventlake.lake import open_table
 from eventlake.settings import Settings
-from operations import retention
+from operations import log_retention
 from orchestration.bronze_log import BronzeCursor, Touched, plan_days, touched_since
 from orchestration.coalesce import (
     WaitingRun,
@@ -75,7 +75,7 @@ def evaluate_bronze_commits(
     if previous and touched.version == previous.version and not pending:
         return dg.SkipReason(f"no new {BRONZE_EVENTS.name} commits after version {touched.version}")
     first = partitions_def.start.date()
-    kept = retention.horizon(settings, now.date())
+    kept = log_retention.horizon(settings, now.date())
     if kept is not None and kept > first:  # retired days: their log is gone, never rebuild them
         first = kept
     span = partition_span(partitions_def, now)

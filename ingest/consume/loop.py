@@ -33,7 +33,7 @@ from ingest.observe import batch_traces, lag
 from ingest.observe.metrics import IngestMetrics
 from ingest.observe.stats import IngestStats, log_committed
 from ingest.write import field_sealing, offsets
-from ingest.write.audit import AuditLog
+from ingest.write.batch_log import BatchLog
 from ingest.write.bronze import BronzeWriter, Committed, SealedBatch
 from ingest.write.writer_thread import WriteFailed, WriterThread
 
@@ -85,8 +85,8 @@ class ConsumerLoop:
                 settings.metrics_port, options.metrics_host
             )
         consumer_id = f"{socket.gethostname()}:{os.getpid()}"
-        audit = AuditLog(settings, consumer_id=consumer_id)
-        self.pipeline = WriterThread(self.writer, audit, self.metrics, depth=options.depth)
+        batch_log = BatchLog(settings, consumer_id=consumer_id)
+        self.pipeline = WriterThread(self.writer, batch_log, self.metrics, depth=options.depth)
         subscription.rebalancer = self.rebalancer  # before the first consume()
 
     def run(self, started: float) -> IngestStats:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from eventlake import lake
 from eventlake.errors import LakeError
 from ingest.observe.metrics import IngestMetrics
-from ingest.write.audit import AuditLog
+from ingest.write.batch_log import BatchLog
 from ingest.write.bronze import BronzeWriter, Committed, SealedBatch, TableBehind
 
 log = logging.getLogger(__name__)
@@ -48,13 +48,13 @@ class WriterThread:
     def __init__(
         self,
         writer: BronzeWriter,
-        audit: AuditLog,
+        batch_log: BatchLog,
         metrics: IngestMetrics,
         *,
         depth: int = 1,
         retry: RetryPolicy | None = None,
     ) -> None:
-        self.writer, self.audit, self.metrics = writer, audit, metrics
+        self.writer, self.batch_log, self.metrics = writer, batch_log, metrics
         self.depth = depth
         self.retry = retry or RetryPolicy()
         self._inbox: queue.Queue[SealedBatch | None] = queue.Queue()
@@ -100,7 +100,7 @@ class WriterThread:
         self._give_up.set()
 
     def close(self, timeout: float = 30.0) -> None:
-        """Flushes the audit rows and stops the thread once the queued batches are done."""
+        """Flushes the batch rows and stops the thread once the queued batches are done."""
         self._inbox.put(None)
         self._thread.join(timeout)
 
@@ -115,13 +115,13 @@ class WriterThread:
             else:
                 outcome = self._commit(batch)
             if isinstance(outcome, Committed):
-                self.audit.add(outcome)
-                self.audit.flush()
+                self.batch_log.add(outcome)
+                self.batch_log.flush()
             self._outbox.put(outcome)
             with self._idle:
                 self._pending -= 1
                 self._idle.notify_all()
-        self.audit.flush(force=True)
+        self.batch_log.flush(force=True)
 
     def _commit(self, batch: SealedBatch) -> Committed | WriteFailed:
         delay, attempts, conflicts = self.retry.first_s, 0, 0

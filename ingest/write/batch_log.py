@@ -53,7 +53,7 @@ def batch_row(done: Committed, *, consumer_id: str) -> dict[str, Any]:
     }
 
 
-class AuditLog:
+class BatchLog:
     """Buffers batch rows and appends them to bronze/ingest_batches now and then."""
 
     def __init__(self, settings: Settings, *, consumer_id: str, interval_s: float = 2.0) -> None:

@@ -14,7 +14,7 @@ from polars.testing import assert_frame_equal
 from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS, BRONZE_RETIRED_DAYS
 from eventlake.settings import Settings
-from operations import retention
+from operations import log_retention
 from operations.maintenance import MAINTENANCE_KEY
 from orchestration.bronze_log import touched_since
 
@@ -111,18 +111,20 @@ def kept(settings: Settings) -> tuple[list[str], list[int]]:
 
 
 def test_horizon_counts_the_kept_days_back_from_today(settings: Settings) -> None:
-    assert retention.horizon(settings, TODAY) is None
-    assert retention.policy_warnings(settings) == []
-    short = retention.policy_warnings(dataclasses.replace(settings, bronze_retention_days=7))
+    assert log_retention.horizon(settings, TODAY) is None
+    assert log_retention.policy_warnings(settings) == []
+    short = log_retention.policy_warnings(dataclasses.replace(settings, bronze_retention_days=7))
     assert len(short) == 2 and "late" in short[0] and "EVENTLAKE_RECONCILE_DAYS=7" in short[1]
-    assert retention.policy_warnings(dataclasses.replace(settings, bronze_retention_days=31)) == []
-    assert retention.horizon(dataclasses.replace(settings, bronze_retention_days=3), TODAY) == (
+    assert (
+        log_retention.policy_warnings(dataclasses.replace(settings, bronze_retention_days=31)) == []
+    )
+    assert log_retention.horizon(dataclasses.replace(settings, bronze_retention_days=3), TODAY) == (
         FIRST_KEPT
     )
 
 
 def test_old_days_are_summarized_then_deleted_and_newer_days_kept(policy: Settings) -> None:
-    dry = retention.retire(policy, today=TODAY, dry_run=True)
+    dry = log_retention.retire(policy, today=TODAY, dry_run=True)
     assert [(r.table, r.days, r.rows) for r in dry] == [
         (EVENTS, (OLD, OLDISH), 4),
         (DEAD, (date(2026, 11, 12), OLDISH), 4),
@@ -131,7 +133,7 @@ def test_old_days_are_summarized_then_deleted_and_newer_days_kept(policy: Settin
     assert kept(policy) == (["e1", "e2", "e3", "e4", "e5", "e6"], list(range(100, 106)))
     before = lake.open_table(policy, BRONZE_EVENTS).version()  # type: ignore[union-attr]
 
-    done = retention.retire(policy, today=TODAY)
+    done = log_retention.retire(policy, today=TODAY)
 
     assert [(r.table, r.horizon, r.rows, r.retirement) for r in done] == [
         (EVENTS, FIRST_KEPT, 4, 1),
@@ -143,7 +145,7 @@ def test_old_days_are_summarized_then_deleted_and_newer_days_kept(policy: Settin
     assert events is not None
     last = events.history(1)[0]
     assert (last["operation"], last[MAINTENANCE_KEY]) == ("DELETE", "retire")
-    assert events.transaction_version(retention.RETENTION_APP_ID) == 1
+    assert events.transaction_version(log_retention.RETENTION_APP_ID) == 1
     # the bronze sensor sees no touched day: rebuilding a retired day would wipe its gold rows
     touched = touched_since(events, before)
     assert (touched.days, touched.everything) == (frozenset(), False)
@@ -152,10 +154,10 @@ def test_old_days_are_summarized_then_deleted_and_newer_days_kept(policy: Settin
 def test_retiring_again_retires_nothing_and_late_rows_get_a_pass_of_their_own(
     policy: Settings,
 ) -> None:
-    retention.retire(policy, today=TODAY)
+    log_retention.retire(policy, today=TODAY)
     versions = [lake.open_table(policy, s).version() for s in (BRONZE_EVENTS, BRONZE_RETIRED_DAYS)]  # type: ignore[union-attr]
 
-    again = retention.retire(policy, today=TODAY)
+    again = log_retention.retire(policy, today=TODAY)
 
     assert [(r.rows, r.retirement) for r in again] == [(0, None), (0, None)]
     assert [
@@ -164,7 +166,7 @@ def test_retiring_again_retires_nothing_and_late_rows_get_a_pass_of_their_own(
     assert_frame_equal(summary(policy), expected_summary(FIRST_PASS))
 
     append_bronze(policy, [login("e7", "u9", at(OLD, 18), ingested_at=at(TODAY, 2))])  # late
-    later = retention.retire(policy, today=TODAY, tables=[BRONZE_EVENTS])
+    later = log_retention.retire(policy, today=TODAY, tables=[BRONZE_EVENTS])
 
     assert [(r.days, r.rows, r.retirement) for r in later] == [((OLD,), 1, 2)]
     late = (EVENTS, OLD, "login", None, 1, 1, at(TODAY, 2), at(TODAY, 2), 2)
@@ -177,12 +179,12 @@ def test_a_crash_between_summary_and_delete_is_completed_by_the_next_pass(
 ) -> None:
     table = lake.open_table(policy, BRONZE_EVENTS)
     assert table is not None
-    crashed = retention.summarize(BRONZE_EVENTS, table, FIRST_KEPT, now=at(TODAY), retirement=1)
-    retention.write_summary(policy, BRONZE_EVENTS, crashed, completed=0)  # ...then no delete
+    crashed = log_retention.summarize(BRONZE_EVENTS, table, FIRST_KEPT, now=at(TODAY), retirement=1)
+    log_retention.write_summary(policy, BRONZE_EVENTS, crashed, completed=0)  # ...then no delete
     assert summary(policy).get_column("rows").sum() == 4
     append_bronze(policy, [login("e7", "u9", at(OLD, 18), ingested_at=at(TODAY, 2))])  # meanwhile
 
-    retention.retire(policy, today=TODAY)
+    log_retention.retire(policy, today=TODAY)
 
     login_old = (EVENTS, OLD, "login", None, 3, 3, at(OLD, 13), at(TODAY, 2), 1)
     assert_frame_equal(
@@ -193,6 +195,6 @@ def test_a_crash_between_summary_and_delete_is_completed_by_the_next_pass(
 
 def test_no_policy_keeps_everything(policy: Settings) -> None:
     keep_all = dataclasses.replace(policy, bronze_retention_days=None)
-    assert retention.retire(keep_all, today=TODAY) == []
+    assert log_retention.retire(keep_all, today=TODAY) == []
     assert lake.open_table(keep_all, BRONZE_RETIRED_DAYS) is None
     assert kept(keep_all) == (["e1", "e2", "e3", "e4", "e5", "e6"], list(range(100, 106)))
