@@ -174,7 +174,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 "Dagster runs the previous session left unfinished (their workers stopped with "
                 "it): "
                 + ", ".join(f"{n} {ENDED_HOW[how]}" for how, n in ended.counts.items())
-                + (f"; their {len(days)} days will be rebuilt" if days else "")
+                + (f"; the {len(days)} day(s) they were writing will be rebuilt" if days else "")
             )
         start("dagster", [sys.executable, "-m", "dagster", "dev", "-w", str(workspace),
                           *f"-h 127.0.0.1 -p {args.dagster_port}".split()])  # fmt: skip
