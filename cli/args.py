@@ -1,5 +1,6 @@
 """The one set of argument types of the `eventlake` command, the one way to add a subcommand
-(or a group of them) with its handler, and stopping on SIGINT/SIGTERM.
+(or a group of them) with its handler and its text (the handler's docstring), and stopping on
+SIGINT/SIGTERM.
 
 A bad flag value is a usage error: one line on stderr, exit code 2.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import inspect
 import math
 import re
 import signal
@@ -16,7 +18,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from eventlake.settings import Settings, check_topic_pattern
 
@@ -38,52 +40,69 @@ class HelpFormatter(argparse.HelpFormatter):
 
 
 def command(
-    sub: argparse._SubParsersAction,
-    name: str,
-    handler: Handler,
-    *parents: argparse.ArgumentParser,
-    help: str,
-    description: str | None = None,
-    examples: Sequence[str] = (),
+    sub: argparse._SubParsersAction, name: str, handler: Handler, *parents: argparse.ArgumentParser
 ) -> argparse.ArgumentParser:
     """Adds the subcommand `name`, with the flags of `parents`, that `handler` runs; returns its
-    parser, for its own flags. `examples` are command lines, printed after the flags."""
-    p = sub.add_parser(
-        name,
-        parents=list(parents),
-        help=help,
-        description=description,
-        epilog=_examples(examples),
-        formatter_class=HelpFormatter,
-    )
+    parser, for its own flags. The handler's docstring is the command's text (`CommandText`)."""
+    p = _parser(sub, name, inspect.getdoc(handler), parents)
     p.set_defaults(handler=handler)
     return p
 
 
 def command_group(
-    sub: argparse._SubParsersAction,
-    name: str,
-    *,
-    help: str,
-    description: str,
-    examples: Sequence[str] = (),
+    sub: argparse._SubParsersAction, name: str, doc: str | None
 ) -> argparse._SubParsersAction:
-    """Adds `name`, a group of subcommands (`eventlake NAME ACTION`); returns where to add them
-    with `command`."""
-    group = sub.add_parser(
-        name,
-        help=help,
-        description=description,
-        epilog=_examples(examples),
-        formatter_class=HelpFormatter,
-    )
+    """Adds `name`, a group of subcommands (`eventlake NAME ACTION`) whose text is `doc` (the
+    module's docstring, as `CommandText` reads it); returns where to add them with `command`."""
+    group = _parser(sub, name, doc, ())
     return group.add_subparsers(dest="action", metavar="ACTION", required=True)
 
 
-def _examples(lines: Sequence[str]) -> str | None:
-    if not lines:
-        return None
-    return ("example:" if len(lines) == 1 else "examples:") + "".join(f"\n  {x}" for x in lines)
+def _parser(
+    sub: argparse._SubParsersAction,
+    name: str,
+    doc: str | None,
+    parents: Sequence[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
+    text = CommandText.of(name, doc)
+    return sub.add_parser(
+        name,
+        parents=list(parents),
+        help=text.help,
+        description=text.description,
+        epilog=text.examples,
+        formatter_class=HelpFormatter,
+    )
+
+
+class CommandText(NamedTuple):
+    """What `--help` says of a command, all written in one docstring: its first line is the
+    one-line help of the command list; after a blank line, the paragraphs of the description;
+    last, from a line `examples:` (or `example:`) on, the examples, printed after the flags.
+    Lines are printed as written (`HelpFormatter`)."""
+
+    help: str
+    description: str | None
+    examples: str | None
+
+    @classmethod
+    def of(cls, name: str, doc: str | None) -> CommandText:
+        """Returns the text of the command `name` written in `doc`.
+
+        Raises:
+            ValueError: `doc` is missing, or does not open with one line then a blank line.
+        """
+        lines = inspect.cleandoc(doc or "").splitlines()
+        if not lines or not lines[0].strip() or (len(lines) > 1 and lines[1].strip()):
+            raise ValueError(
+                f"command {name!r}: its docstring must open with one line of help (then a "
+                "blank line, the description and the examples)"
+            )
+        rest = lines[2:]
+        cut = next((i for i, x in enumerate(rest) if x in ("example:", "examples:")), len(rest))
+        description = "\n".join(rest[:cut]).strip()
+        examples = "\n".join(rest[cut:]).strip()
+        return cls(lines[0].strip(), description or None, examples or None)
 
 
 def int_at_least(low: int) -> Callable[[str], int]:

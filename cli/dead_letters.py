@@ -1,9 +1,21 @@
-"""`eventlake dead-letters list|show|replay`: inspect the rejected messages, and replay the ones
-a registry change made valid (`ingest.tools.dead_letter_replay`).
+"""inspect dead letters; replay the ones a registry change made valid
 
-Registered by `cli.main`; Polars, Delta and Kafka are imported by the handlers, so `--help`
-stays fast. Handlers take (args, settings) and return the exit code.
+Inspect bronze/dead_letters, and replay into bronze/events the dead
+letters that the event registry accepts now (exactly once: a dead letter whose
+message bronze/events holds is 'replayed', and never written again).
+
+examples:
+  eventlake dead-letters list --code unknown_schema_version
+  eventlake dead-letters show user_events/3/1042
+  eventlake dead-letters replay --code unknown_schema_version --dry-run
+  eventlake dead-letters replay --since 2026-11-01
 """
+
+# `eventlake dead-letters list|show|replay`: inspect the rejected messages, and replay the ones a
+# registry change made valid (`ingest.tools.dead_letter_replay`). The docstrings above and of
+# the handlers are the --help text. Registered by `cli.main`; Polars, Delta and Kafka are
+# imported by the handlers, so `--help` stays fast. Handlers take (args, settings) and return
+# the exit code.
 
 from __future__ import annotations
 
@@ -28,20 +40,7 @@ _LISTED = ["kafka_topic", "kafka_partition", "kafka_offset", "kafka_timestamp", 
 
 def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
     """Adds `dead-letters list|show|replay` to the `eventlake` parser."""
-    actions = command_group(
-        sub,
-        "dead-letters",
-        help="inspect dead letters; replay the ones a registry change made valid",
-        description="Inspect bronze/dead_letters, and replay into bronze/events the dead\n"
-        "letters that the event registry accepts now (exactly once: a dead letter whose\n"
-        "message bronze/events holds is 'replayed', and never written again).",
-        examples=(
-            "eventlake dead-letters list --code unknown_schema_version",
-            "eventlake dead-letters show user_events/3/1042",
-            "eventlake dead-letters replay --code unknown_schema_version --dry-run",
-            "eventlake dead-letters replay --since 2026-11-01",
-        ),
-    )
+    actions = command_group(sub, "dead-letters", __doc__)
     filters = argparse.ArgumentParser(add_help=False)
     which = filters.add_argument_group("selection (all dead letters when none is given)")
     which.add_argument("--code", action="append", choices=REJECTION_CODES, metavar="CODE",
@@ -52,35 +51,10 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     which.add_argument("--until", type=day, metavar="DATE", help="dead-lettered on or before "
                        "this UTC day")  # fmt: skip
 
-    p = command(
-        actions,
-        "list",
-        _list,
-        parent,
-        filters,
-        help="a table of dead letters (newest first) and counts per code",
-        description="List dead letters, newest first, with their status (pending, or replayed:\n"
-        "bronze/events holds the message), and the counts per code of the selection.",
-        examples=(
-            "eventlake dead-letters list",
-            "eventlake dead-letters list --code payload_invalid --topic commerce_events --limit 0",
-        ),
-    )
+    p = command(actions, "list", _list, parent, filters)
     p.add_argument("--limit", type=count, default=50, help="rows to print (0 = all; default 50)")
 
-    p = command(
-        actions,
-        "show",
-        _show,
-        parent,
-        help="one dead letter in full, and what the registry says of it now",
-        description="Print one dead letter in full: its key and raw message (UTF-8 text, or\n"
-        "hex when binary), its code then, its status, and what parsing it says now.",
-        examples=(
-            "eventlake dead-letters show user_events/3/1042",
-            "eventlake dead-letters show --topic user_events --partition 3 --offset 1042 --full",
-        ),
-    )
+    p = command(actions, "show", _show, parent)
     p.add_argument("coordinates", nargs="?", type=_coordinates, metavar="TOPIC/PARTITION/OFFSET")
     p.add_argument("--topic", dest="one_topic", metavar="TOPIC", help="instead of the argument")
     p.add_argument("--partition", type=count, help="instead of the argument")
@@ -88,23 +62,7 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     p.add_argument("--full", action="store_true", help=f"print all of the raw message "
                    f"(default: its first {_SHOWN_BYTES} bytes)")  # fmt: skip
 
-    p = command(
-        actions,
-        "replay",
-        _replay,
-        parent,
-        filters,
-        help="append the dead letters valid now to bronze/events, exactly once",
-        description="Judge the selected pending dead letters with the event registry (and\n"
-        "EVENTLAKE_MAX_MESSAGE_BYTES) of now, and append the valid ones to bronze/events with\n"
-        "their Kafka topic, partition, offset and timestamp, in one commit. The event-time\n"
-        "range is checked against when each was dead-lettered, not against today. Running it\n"
-        "again writes nothing; concurrent replays write each message once.",
-        examples=(
-            "eventlake dead-letters replay --dry-run",
-            "eventlake dead-letters replay --code unknown_schema_version --topic user_events",
-        ),
-    )
+    p = command(actions, "replay", _replay, parent, filters)
     p.add_argument("--dry-run", action="store_true", help="judge and count; write nothing")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="show a progress bar (default: on a terminal, for 1000+ dead letters)")  # fmt: skip
@@ -133,6 +91,15 @@ def _selection(args: argparse.Namespace) -> Selection:
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
+    """a table of dead letters (newest first) and counts per code
+
+    List dead letters, newest first, with their status (pending, or replayed:
+    bronze/events holds the message), and the counts per code of the selection.
+
+    examples:
+      eventlake dead-letters list
+      eventlake dead-letters list --code payload_invalid --topic commerce_events --limit 0
+    """
     import polars as pl
 
     from eventlake import lake
@@ -178,6 +145,15 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _show(args: argparse.Namespace, settings: Settings) -> int:
+    """one dead letter in full, and what the registry says of it now
+
+    Print one dead letter in full: its key and raw message (UTF-8 text, or
+    hex when binary), its code then, its status, and what parsing it says now.
+
+    examples:
+      eventlake dead-letters show user_events/3/1042
+      eventlake dead-letters show --topic user_events --partition 3 --offset 1042 --full
+    """
     import time
 
     from eventlake import lake
@@ -255,6 +231,18 @@ def render_bytes(data: bytes | None, limit: int | None) -> tuple[str, str]:
 
 
 def _replay(args: argparse.Namespace, settings: Settings) -> int:
+    """append the dead letters valid now to bronze/events, exactly once
+
+    Judge the selected pending dead letters with the event registry (and
+    EVENTLAKE_MAX_MESSAGE_BYTES) of now, and append the valid ones to bronze/events with
+    their Kafka topic, partition, offset and timestamp, in one commit. The event-time
+    range is checked against when each was dead-lettered, not against today. Running it
+    again writes nothing; concurrent replays write each message once.
+
+    examples:
+      eventlake dead-letters replay --dry-run
+      eventlake dead-letters replay --code unknown_schema_version --topic user_events
+    """
     from ingest.tools import dead_letter_replay
 
     outcome = dead_letter_replay.replay(

@@ -34,24 +34,7 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
 
 
 def _register_ingest(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
-    p = command(
-        sub,
-        "ingest",
-        _ingest,
-        parent,
-        help="run the ingester: Kafka to bronze, exactly once",
-        description="Consume the topics into bronze/events in micro-batches, exactly once\n"
-        "(offsets live in the Delta log), bad messages to bronze/dead_letters. A batch is\n"
-        "committed at whichever comes first of its message count, its bytes and its age.\n"
-        "Ctrl-C or SIGTERM commits what was read, leaves the group and stops. Several\n"
-        "ingesters in one consumer group share the partitions.",
-        examples=(
-            "eventlake ingest",
-            "eventlake ingest --until-idle",
-            "eventlake ingest --topic-pattern 'events_.*' --metrics-port 9464 --log-format json",
-            "eventlake ingest --batch-max-events 200000 --batch-max-seconds 2",
-        ),
-    )
+    p = command(sub, "ingest", _ingest, parent)
     p.add_argument(
         "--until-idle",
         action="store_true",
@@ -119,6 +102,20 @@ def _register_ingest(sub: argparse._SubParsersAction, parent: argparse.ArgumentP
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    """run the ingester: Kafka to bronze, exactly once
+
+    Consume the topics into bronze/events in micro-batches, exactly once
+    (offsets live in the Delta log), bad messages to bronze/dead_letters. A batch is
+    committed at whichever comes first of its message count, its bytes and its age.
+    Ctrl-C or SIGTERM commits what was read, leaves the group and stops. Several
+    ingesters in one consumer group share the partitions.
+
+    examples:
+      eventlake ingest
+      eventlake ingest --until-idle
+      eventlake ingest --topic-pattern 'events_.*' --metrics-port 9464 --log-format json
+      eventlake ingest --batch-max-events 200000 --batch-max-seconds 2
+    """
     from ingest.consume.ingester import ingest
     from ingest.consume.options import FlushTriggers, IngestOptions
 
@@ -156,22 +153,7 @@ def _tune_gc() -> None:
 
 
 def _register_reset(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
-    p = command(
-        sub,
-        "reset-offsets",
-        _reset_offsets,
-        parent,
-        help="after a topic was recreated: make bronze follow the new topic",
-        description="Set the offsets of record of every partition of the given topics in\n"
-        "bronze/dead_letters and bronze/events, and record the topics' current Kafka ids,\n"
-        "so that the ingester accepts a topic that was deleted and created again. Stop the\n"
-        "ingesters first. Without --yes, only shows what would change.",
-        examples=(
-            "eventlake reset-offsets --topic user_events",
-            "eventlake reset-offsets --topic user_events --to earliest --yes",
-            "eventlake reset-offsets --topic a --topic b --to latest --yes",
-        ),
-    )
+    p = command(sub, "reset-offsets", _reset_offsets, parent)
     p.add_argument(
         "--topic",
         type=topic,
@@ -191,6 +173,18 @@ def _register_reset(sub: argparse._SubParsersAction, parent: argparse.ArgumentPa
 
 
 def _reset_offsets(args: argparse.Namespace, settings: Settings) -> int:
+    """after a topic was recreated: make bronze follow the new topic
+
+    Set the offsets of record of every partition of the given topics in
+    bronze/dead_letters and bronze/events, and record the topics' current Kafka ids,
+    so that the ingester accepts a topic that was deleted and created again. Stop the
+    ingesters first. Without --yes, only shows what would change.
+
+    examples:
+      eventlake reset-offsets --topic user_events
+      eventlake reset-offsets --topic user_events --to earliest --yes
+      eventlake reset-offsets --topic a --topic b --to latest --yes
+    """
     from eventlake.catalog import BRONZE_EVENTS
     from ingest.tools import reset_offsets
 

@@ -30,8 +30,9 @@ from eventlake import __version__
 from eventlake.errors import ConfigError, EventlakeError
 from eventlake.settings import Settings
 
-# Each module defines `register(subparsers, parent)`; every parser it adds sets
-# `handler=callable(args, settings) -> int`.
+# Each module defines `register(subparsers, parent)`; every parser it adds with `cli.args.command`
+# sets `handler=callable(args, settings) -> int`, and takes its --help text from the handler's
+# docstring (a group's, from its module's docstring).
 COMMAND_MODULES: tuple[Any, ...] = (
     broker,
     simulate,

@@ -25,25 +25,7 @@ if TYPE_CHECKING:  # the handler imports them: --help stays fast
 
 def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
     """Adds `maintain` to the command line."""
-    p = command(
-        sub,
-        "maintain",
-        _maintain,
-        parent,
-        help="retire old bronze days, compact closed days, checkpoint and vacuum the lake",
-        description="Lake maintenance, in-process (what the nightly Dagster job "
-        "lake_maintenance does): retire bronze days older than "
-        "EVENTLAKE_BRONZE_RETENTION_DAYS (summarized into bronze/retired_days first; unset "
-        "keeps everything), compact the closed days (before today, UTC) of bronze/events and "
-        "the silver day tables that hold at least --min-files files, checkpoint every table, "
-        "and vacuum files removed more than EVENTLAKE_VACUUM_RETENTION_HOURS ago (default "
-        "168). Safe while the ingester runs.",
-        examples=(
-            "eventlake maintain --dry-run",
-            "eventlake maintain",
-            "eventlake maintain --table bronze/events --min-files 2",
-        ),
-    )
+    p = command(sub, "maintain", _maintain, parent)
     p.add_argument("--dry-run", action="store_true", help="print the plan; change nothing")
     p.add_argument(
         "--table", type=table, metavar="NAME", help="only this table, e.g. bronze/events"
@@ -72,6 +54,20 @@ class _Line:
 
 
 def _maintain(args: argparse.Namespace, settings: Settings) -> int:
+    """retire old bronze days, compact closed days, checkpoint and vacuum the lake
+
+    Lake maintenance, in-process (what the nightly Dagster job lake_maintenance does):
+    retire bronze days older than EVENTLAKE_BRONZE_RETENTION_DAYS (summarized into
+    bronze/retired_days first; unset keeps everything), compact the closed days (before
+    today, UTC) of bronze/events and the silver day tables that hold at least --min-files
+    files, checkpoint every table, and vacuum files removed more than
+    EVENTLAKE_VACUUM_RETENTION_HOURS ago (default 168). Safe while the ingester runs.
+
+    examples:
+      eventlake maintain --dry-run
+      eventlake maintain
+      eventlake maintain --table bronze/events --min-files 2
+    """
     from tqdm import tqdm  # heavy imports wait for the handler: --help stays fast
 
     from eventlake.catalog import TABLES

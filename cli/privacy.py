@@ -1,7 +1,13 @@
-"""`eventlake privacy ...`: erase a user (crypto-shredding), reveal sealed fields, manage keys.
+"""sensitive fields: erase a user, reveal a field, rotate the master key
 
-See docs/privacy.md for what is protected and what erasure does and does not reach.
+Sensitive payload fields (registry: email, ip) are sealed at ingest under per-user keys
+wrapped by the master key EVENTLAKE_PRIVACY_KEY. See docs/privacy.md.
 """
+
+# `eventlake privacy erase|reveal|rotate-key|new-key`: erase a user (crypto-shredding), reveal
+# sealed fields, manage keys. The docstrings above and of the handlers are the --help text
+# (tests/test_cli.py checks they name the variables of the keys). See docs/privacy.md for what
+# is protected and what erasure does and does not reach.
 
 from __future__ import annotations
 
@@ -19,66 +25,32 @@ NEW_KEY_VAR = "EVENTLAKE_PRIVACY_NEW_KEY"  # rotation only: never a flag (shell 
 
 def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
     """Adds `privacy erase|reveal|rotate-key|new-key` to the command line."""
-    actions = command_group(
-        sub,
-        "privacy",
-        help="sensitive fields: erase a user, reveal a field, rotate the master key",
-        description="Sensitive payload fields (registry: email, ip) are sealed at ingest under "
-        f"per-user keys wrapped by the master key {ENV_VARS['privacy_key']}. See "
-        "docs/privacy.md.",
-    )
-
-    p = command(
-        actions,
-        "erase",
-        _erase,
-        parent,
-        help="erase a user: delete their keys (crypto-shredding) and dead letters",
-        description="Delete USER_ID's data keys and dead letters, and vacuum both tables at "
-        "once so that no older table version brings them back. The user's sealed fields in "
-        "the event log become unreadable; the log and every read model stay as they are. "
-        "Without --yes, only shows what would be erased.",
-        examples=("eventlake privacy erase u00a1b2c3d4e5 --yes",),
-    )
+    actions = command_group(sub, "privacy", __doc__)
+    p = command(actions, "erase", _erase, parent)
     p.add_argument("user_id", metavar="USER_ID", help="the payload user_id of the user to erase")
     p.add_argument("--yes", action="store_true", help="erase (otherwise: a dry run)")
 
-    p = command(
-        actions,
-        "reveal",
-        _reveal,
-        parent,
-        help="print an event's payload with its sealed fields decrypted",
-        description="Print the payload of one bronze event as JSON, sealed fields decrypted "
-        f"(needs {ENV_VARS['privacy_key']}). Fails with 'erased' for an erased user's fields.",
-    )
+    p = command(actions, "reveal", _reveal, parent)
     p.add_argument("--event-id", required=True, metavar="ID", help="the event's event_id")
     p.add_argument("--day", type=day, metavar="DATE", help="its event date (reads only that day)")
 
-    p = command(
-        actions,
-        "rotate-key",
-        _rotate,
-        parent,
-        help=f"rewrap every data key from {ENV_VARS['privacy_key']} to {NEW_KEY_VAR}",
-        description=f"Rewrap every data key under the new master key in {NEW_KEY_VAR} (the old "
-        f"one is {ENV_VARS['privacy_key']}), then vacuum the old copies. Stop the ingesters "
-        "first and restart them with the new key. Without --yes, only counts the keys.",
-    )
+    p = command(actions, "rotate-key", _rotate, parent)
     p.add_argument("--yes", action="store_true", help="rewrap (otherwise: a dry run)")
 
-    command(
-        actions,
-        "new-key",
-        _new_key,
-        parent,
-        help="print a fresh random master key (base64)",
-        description=f"Print a fresh random master key for {ENV_VARS['privacy_key']}. Keep it in "
-        "a secret store: losing it makes every sealed field unreadable.",
-    )
+    command(actions, "new-key", _new_key, parent)
 
 
 def _erase(args: argparse.Namespace, settings: Settings) -> int:
+    """erase a user: delete their keys (crypto-shredding) and dead letters
+
+    Delete USER_ID's data keys and dead letters, and vacuum both tables at once so that
+    no older table version brings them back. The user's sealed fields in the event log
+    become unreadable; the log and every read model stay as they are. Without --yes,
+    only shows what would be erased.
+
+    example:
+      eventlake privacy erase u00a1b2c3d4e5 --yes
+    """
     from operations.erasure import erase_subject
 
     user_id: str = args.user_id
@@ -99,6 +71,11 @@ def _erase(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _reveal(args: argparse.Namespace, settings: Settings) -> int:
+    """print an event's payload with its sealed fields decrypted
+
+    Print the payload of one bronze event as JSON, sealed fields decrypted (needs
+    EVENTLAKE_PRIVACY_KEY). Fails with 'erased' for an erased user's fields.
+    """
     from operations.reveal import reveal
 
     payload = reveal(settings, args.event_id, day=args.day)
@@ -107,6 +84,12 @@ def _reveal(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _rotate(args: argparse.Namespace, settings: Settings) -> int:
+    """rewrap every data key from EVENTLAKE_PRIVACY_KEY to EVENTLAKE_PRIVACY_NEW_KEY
+
+    Rewrap every data key under the new master key in EVENTLAKE_PRIVACY_NEW_KEY (the old
+    one is EVENTLAKE_PRIVACY_KEY), then vacuum the old copies. Stop the ingesters first
+    and restart them with the new key. Without --yes, only counts the keys.
+    """
     from eventlake import subject_keys
     from eventlake.catalog import PRIVACY_SUBJECT_KEYS
     from eventlake.field_crypto import MasterKey
@@ -140,6 +123,11 @@ def _rotate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _new_key(args: argparse.Namespace, settings: Settings) -> int:
+    """print a fresh random master key (base64)
+
+    Print a fresh random master key for EVENTLAKE_PRIVACY_KEY. Keep it in a secret
+    store: losing it makes every sealed field unreadable.
+    """
     from eventlake.field_crypto import new_master_key
 
     sys.stdout.write(new_master_key() + "\n")

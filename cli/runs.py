@@ -15,19 +15,7 @@ from eventlake.settings import Settings
 
 def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
     """Adds the `materialize` and `reconcile` subcommands to the `eventlake` parser."""
-    p = command(
-        sub,
-        "materialize",
-        materialize_command,
-        parent,
-        help="materialize every asset (or some read models) for a range of days, in-process",
-        description="Rebuilds silver/events and every day-partitioned gold table for the days "
-        "[--from, --to] in one in-process Dagster run (on DAGSTER_HOME's instance if set), "
-        "then the unpartitioned tables whole. Default: from the earliest to the latest event "
-        "day in bronze/events, within the partitions (EVENTLAKE_START_DATE .. today UTC; "
-        "today's figures are partial). With --table, only the named read models and the "
-        "tables they are built from (the silver tables), from the log.",
-    )
+    p = command(sub, "materialize", materialize_command, parent)
     _day_range(p)
     p.add_argument(
         "--table",
@@ -37,18 +25,7 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
         help="a read model to rebuild, e.g. gold/revenue_daily or revenue_daily (repeatable)",
     )
 
-    p = command(
-        sub,
-        "reconcile",
-        reconcile_command,
-        parent,
-        help="compare the gold tables with a rebuild from the log, and heal drift",
-        description="Rebuilds every read model from the log in a temporary scratch lake, "
-        "compares the gold tables with it over the closed days [--from, --to] (default: the "
-        "last EVENTLAKE_RECONCILE_DAYS days before today UTC; unpartitioned tables whole), "
-        "writes one row per table and day to audit/reconciliation and re-materializes the "
-        "drifted partitions. Exit 0 when no drift remains, 1 when some does.",
-    )
+    p = command(sub, "reconcile", reconcile_command, parent)
     _day_range(p)
     p.add_argument(
         "--no-heal", dest="heal", action="store_false", help="report drift, rewrite nothing"
@@ -90,7 +67,15 @@ def _quiet_dagster(args: argparse.Namespace) -> str:
 
 
 def materialize_command(args: argparse.Namespace, settings: Settings) -> int:
-    """Runs `eventlake materialize`; returns the exit code."""
+    """materialize every asset (or some read models) for a range of days, in-process
+
+    Rebuilds silver/events and every day-partitioned gold table for the days
+    [--from, --to] in one in-process Dagster run (on DAGSTER_HOME's instance if set),
+    then the unpartitioned tables whole. Default: from the earliest to the latest event
+    day in bronze/events, within the partitions (EVENTLAKE_START_DATE .. today UTC;
+    today's figures are partial). With --table, only the named read models and the
+    tables they are built from (the silver tables), from the log.
+    """
     first = parse_day("--from", args.first)
     last = parse_day("--to", args.last)
 
@@ -123,7 +108,14 @@ def materialize_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def reconcile_command(args: argparse.Namespace, settings: Settings) -> int:
-    """Runs `eventlake reconcile`; returns 0 when no drift remains, else 1."""
+    """compare the gold tables with a rebuild from the log, and heal drift
+
+    Rebuilds every read model from the log in a temporary scratch lake, compares the
+    gold tables with it over the closed days [--from, --to] (default: the last
+    EVENTLAKE_RECONCILE_DAYS days before today UTC; unpartitioned tables whole), writes
+    one row per table and day to audit/reconciliation and re-materializes the drifted
+    partitions. Exit 0 when no drift remains, 1 when some does.
+    """
     first = parse_day("--from", args.first)
     last = parse_day("--to", args.last)
 

@@ -13,23 +13,7 @@ from eventlake.settings import Settings
 
 def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
     """Adds `simulate` to the `eventlake` parser."""
-    p = command(
-        sub,
-        "simulate",
-        _simulate,
-        parent,
-        help="produce realistic traffic from a seeded model of users and sessions",
-        description="Produce realistic traffic from a seeded model of users and sessions:\n"
-        "signups, logins, page and product views, carts, orders and logouts, with knobs for\n"
-        "duplicate, late, out-of-order and malformed messages. The topics must exist\n"
-        "(`eventlake broker start` creates them).",
-        examples=(
-            "eventlake simulate --count 200000 --days 30 --seed 7",
-            "eventlake simulate --count 0 --rate 50          # a steady live stream, Ctrl-C stops",
-            "eventlake simulate --count 10000 --duplicates 0.02 --late 0.01 --out-of-order 0.05 "
-            "--malformed 0.01",
-        ),
-    )
+    p = command(sub, "simulate", _simulate, parent)
     p.add_argument(
         "--count",
         type=count,
@@ -93,6 +77,18 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
 
 
 def _simulate(args: argparse.Namespace, settings: Settings) -> int:
+    """produce realistic traffic from a seeded model of users and sessions
+
+    Produce realistic traffic from a seeded model of users and sessions:
+    signups, logins, page and product views, carts, orders and logouts, with knobs for
+    duplicate, late, out-of-order and malformed messages. The topics must exist
+    (`eventlake broker start` creates them).
+
+    examples:
+      eventlake simulate --count 200000 --days 30 --seed 7
+      eventlake simulate --count 0 --rate 50          # a steady live stream, Ctrl-C stops
+      eventlake simulate --count 10000 --duplicates 0.02 --late 0.01 --out-of-order 0.05 --malformed 0.01
+    """
     from ingest.simulator import SimulationOptions, simulate
 
     options = SimulationOptions(

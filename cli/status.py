@@ -15,23 +15,7 @@ from eventlake.settings import Settings
 
 def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
     """Adds `status` to the `eventlake` parser."""
-    p = command(
-        sub,
-        "status",
-        _status,
-        parent,
-        help="per partition lag, last commit, dead letters, freshness of each table",
-        description="Print how far bronze/events is behind Kafka per partition, the dead letters\n"
-        "by code, the version and age of the last commit of every table, and the\n"
-        "event-to-gold latency of the events produced in the last 60 minutes.\n"
-        "Works with the broker down (lake facts only; exit code 1).",
-        examples=(
-            "eventlake status",
-            "eventlake status --lake-root s3://bucket/lake",
-            "eventlake status --max-lag 100000 --max-staleness 300   # exit 1 when exceeded",
-            "eventlake status --format prometheus > /var/lib/node_exporter/eventlake.prom",
-        ),
-    )
+    p = command(sub, "status", _status, parent)
     p.add_argument(
         "--topic-pattern",
         type=topic_pattern,
@@ -59,6 +43,19 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:
+    """per partition lag, last commit, dead letters, freshness of each table
+
+    Print how far bronze/events is behind Kafka per partition, the dead letters
+    by code, the version and age of the last commit of every table, and the
+    event-to-gold latency of the events produced in the last 60 minutes.
+    Works with the broker down (lake facts only; exit code 1).
+
+    examples:
+      eventlake status
+      eventlake status --lake-root s3://bucket/lake
+      eventlake status --max-lag 100000 --max-staleness 300   # exit 1 when exceeded
+      eventlake status --format prometheus > /var/lib/node_exporter/eventlake.prom
+    """
     from ingest.tools import status_report
 
     if args.topic_pattern is not None:

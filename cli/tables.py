@@ -22,29 +22,9 @@ if TYPE_CHECKING:  # the handlers import them: --help stays fast
 
 def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
     """Adds `tables`, `read` and `history` to the command line."""
-    command(
-        sub,
-        "tables",
-        _tables,
-        parent,
-        help="list the lake's tables: rows, version, last commit",
-        description="List every table of the catalog with its version, last commit and grain.",
-    )
+    command(sub, "tables", _tables, parent)
 
-    p = command(
-        sub,
-        "read",
-        _read,
-        parent,
-        help="print a table's rows, optionally as of a past version or time",
-        description="Print rows of a table. --version or --as-of reads the table as it was "
-        "(Delta time travel); --from/--to keep the days in that range.",
-        examples=(
-            "eventlake read gold/daily_active_users --from 2026-11-01",
-            "eventlake read gold/revenue_daily --version 12 --format csv",
-            "eventlake read silver/events --as-of 2026-11-28T09:00:00Z --limit 5",
-        ),
-    )
+    p = command(sub, "read", _read, parent)
     p.add_argument("table", type=table, help="a table name, e.g. gold/revenue_daily")
     when = p.add_mutually_exclusive_group()
     when.add_argument("--version", type=_version, help="Delta version to read")
@@ -56,14 +36,7 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     p.add_argument("--limit", type=int, default=50, help="rows to print (0 = all; default 50)")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
 
-    p = command(
-        sub,
-        "history",
-        _history,
-        parent,
-        help="list a table's commits (versions, operations, rows)",
-        description="List the newest commits of a table's Delta log.",
-    )
+    p = command(sub, "history", _history, parent)
     p.add_argument("table", type=table, help="a table name, e.g. bronze/events")
     p.add_argument("--limit", type=int, default=20, help="commits to list (default 20)")
 
@@ -83,6 +56,10 @@ def _moment(text: str) -> datetime:
 
 
 def _tables(args: argparse.Namespace, settings: Settings) -> int:
+    """list the lake's tables: rows, version, last commit
+
+    List every table of the catalog with its version, last commit and grain.
+    """
     import polars as pl
 
     from eventlake import lake
@@ -105,6 +82,16 @@ def _tables(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _read(args: argparse.Namespace, settings: Settings) -> int:
+    """print a table's rows, optionally as of a past version or time
+
+    Print rows of a table. --version or --as-of reads the table as it was
+    (Delta time travel); --from/--to keep the days in that range.
+
+    examples:
+      eventlake read gold/daily_active_users --from 2026-11-01
+      eventlake read gold/revenue_daily --version 12 --format csv
+      eventlake read silver/events --as-of 2026-11-28T09:00:00Z --limit 5
+    """
     import polars as pl
 
     from eventlake import lake
@@ -137,6 +124,10 @@ def _read(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _history(args: argparse.Namespace, settings: Settings) -> int:
+    """list a table's commits (versions, operations, rows)
+
+    List the newest commits of a table's Delta log.
+    """
     import polars as pl
 
     from eventlake import lake

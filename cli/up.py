@@ -78,16 +78,7 @@ class Child:
 
 def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
     """Adds `eventlake up` to the command line."""
-    p = command(
-        sub,
-        "up",
-        run,
-        parent,
-        help="run the whole local stack (broker, simulator, ingester, Dagster, dashboard, API)",
-        description="Start the whole local stack on its embedded defaults, print the URLs, and "
-        "stop all of it cleanly on Ctrl-C. Logs go to STATE_DIR/logs.",
-        examples=("eventlake up --rate 50 --history-days 30",),
-    )
+    p = command(sub, "up", run, parent)
     p.add_argument("--state-dir", default=".eventlake", help="logs, pid files, Dagster home")
     p.add_argument("--dagster-port", type=tcp_port(1), default=3000)
     p.add_argument("--dashboard-port", type=tcp_port(1), default=8501)
@@ -121,7 +112,15 @@ def child_env(settings: Settings, dagster_home: Path) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    """Runs the stack until Ctrl-C or until a piece dies; returns the exit code."""
+    """run the whole local stack (broker, simulator, ingester, Dagster, dashboard, API)
+
+    Start the whole local stack on its embedded defaults, print the URLs, and
+    stop all of it cleanly on Ctrl-C. Logs go to STATE_DIR/logs.
+
+    example:
+      eventlake up --rate 50 --history-days 30
+    """
+    # runs the stack until Ctrl-C or until a piece dies; returns the exit code
     state = Path(args.state_dir).resolve()
     logs = state / "logs"
     dagster_home = state / "dagster_home"

@@ -8,7 +8,10 @@ import sys
 
 import pytest
 
+from cli.args import CommandText
 from cli.main import build_parser, main
+from cli.privacy import NEW_KEY_VAR
+from eventlake.settings import ENV_VARS
 
 
 def command_paths(
@@ -77,3 +80,51 @@ def test_bad_environment_is_a_usage_error() -> None:
     assert result.stderr.strip() == (
         "eventlake: EVENTLAKE_START_DATE: Invalid isoformat string: 'someday'"
     )
+
+
+def test_a_command_text_is_its_docstring() -> None:
+    doc = """one line of help
+
+    A description
+    on two lines.
+
+    examples:
+      eventlake x
+      eventlake x --y
+    """
+    assert CommandText.of("x", doc) == CommandText(
+        "one line of help",
+        "A description\non two lines.",
+        "examples:\n  eventlake x\n  eventlake x --y",
+    )
+    assert CommandText.of("x", "only help") == CommandText("only help", None, None)
+    for bad in (None, "", "help that goes\non without a blank line"):
+        with pytest.raises(ValueError, match="command 'x'"):
+            CommandText.of("x", bad)
+
+
+def test_every_command_lists_its_help_and_prints_its_text(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    listed = capsys.readouterr().out
+    assert "run the ingester: Kafka to bronze, exactly once" in listed
+    with pytest.raises(SystemExit):
+        main(["broker", "--help"])
+    out = capsys.readouterr().out
+    assert "start the broker in the background and create the topics" in out  # an action's help
+    assert "It listens on EVENTLAKE_KAFKA_BOOTSTRAP." in out  # the group's description
+    assert "examples:\n  eventlake broker start\n" in out  # its examples, as written
+
+
+@pytest.mark.parametrize("path", [[], ["reveal"], ["rotate-key"], ["new-key"]], ids=str)
+def test_privacy_help_names_the_key_variables(
+    path: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The docstrings spell the variables out: they must stay the names the code reads."""
+    with pytest.raises(SystemExit):
+        main(["privacy", *path, "--help"])
+    out = capsys.readouterr().out
+    assert ENV_VARS["privacy_key"] in out
+    assert (NEW_KEY_VAR in out) == (path in ([], ["rotate-key"]))  # the group lists rotate-key
