@@ -13,10 +13,10 @@ import dagster as dg
 import polars as pl
 
 from assets import checks
-from assets.day_range import day_asset_spec_kwargs, lake_settings, run_days, window, write_days
-from assets.timings import Phases
+from assets.day_range import day_table_asset, window
 from eventlake import lake
 from eventlake.catalog import GOLD_DAILY_ACTIVE_USERS, SILVER_USER_ACTIVITY_DAILY
+from eventlake.settings import Settings
 
 WAU_DAYS = 7
 MAU_DAYS = 30
@@ -103,40 +103,17 @@ def days_reading(days: Iterable[date]) -> set[date]:
 def daily_active_users_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     """Returns the Dagster asset that builds gold/daily_active_users for a run's range of days."""
 
-    @dg.asset(
-        partitions_def=partitions_def,
-        deps=[
-            dg.AssetDep(
-                SILVER_USER_ACTIVITY_DAILY.asset_key, partition_mapping=window(-LOOKBACK_DAYS)
-            )
-        ],
-        check_specs=[
-            checks.spec(
-                checks.WINDOWS_NEST,
-                GOLD_DAILY_ACTIVE_USERS.asset_key,
-                "dau <= wau <= mau on every day.",
-                blocking=False,
-            )
-        ],
-        **day_asset_spec_kwargs(GOLD_DAILY_ACTIVE_USERS),
-    )
-    def daily_active_users_days(
-        context,
-    ) -> dg.MaterializeResult:  # Dagster rejects a string-annotated context
-        settings = lake_settings(context)
-        phases = Phases()
-        first, last = run_days(context)
+    def build(settings: Settings, first: date, last: date) -> pl.LazyFrame:
         start = first - timedelta(days=LOOKBACK_DAYS)
         # One row per user and active day: the same answer as every silver event, far fewer rows.
         events = lake.scan_days(settings, SILVER_USER_ACTIVITY_DAILY, start, last).select(
             "user_id", event_date="day"
         )
-        frame = daily_active_users(events, first, last).collect()
-        bad = checks.windows_out_of_order(frame.lazy()).collect()
-        found = [checks.result(checks.WINDOWS_NEST, GOLD_DAILY_ACTIVE_USERS.asset_key, bad)]
-        phases.lap("compute")
-        return write_days(
-            settings, GOLD_DAILY_ACTIVE_USERS, frame, first, last, found, phases=phases
-        )
+        return daily_active_users(events, first, last)
 
-    return daily_active_users_days
+    check = checks.RowCheck(
+        checks.WINDOWS_NEST, "dau <= wau <= mau on every day.", checks.windows_out_of_order
+    )
+    window_days = window(-LOOKBACK_DAYS)
+    deps = [dg.AssetDep(SILVER_USER_ACTIVITY_DAILY.asset_key, partition_mapping=window_days)]
+    return day_table_asset(GOLD_DAILY_ACTIVE_USERS, partitions_def, deps, build, check)

@@ -7,6 +7,8 @@ built from it in the same run: the run then fails, and a failed run has no follo
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
@@ -82,9 +84,9 @@ def windows_out_of_order(dau: pl.LazyFrame) -> pl.LazyFrame:
     return dau.filter(~((pl.col("dau") <= pl.col("wau")) & (pl.col("wau") <= pl.col("mau"))))
 
 
-def negative(frame: pl.LazyFrame, column: str) -> pl.LazyFrame:
-    """Rows whose `column` is below zero."""
-    return frame.filter(pl.col(column) < 0)
+def negative_revenue(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Rows whose `revenue` is below zero."""
+    return frame.filter(pl.col("revenue") < 0)
 
 
 def funnel_widening(funnel: pl.LazyFrame) -> pl.LazyFrame:
@@ -112,6 +114,23 @@ def spec(name: str, asset_key: list[str], description: str, *, blocking: bool) -
     return dg.AssetCheckSpec(
         name, asset=dg.AssetKey(asset_key), description=description, blocking=blocking
     )
+
+
+@dataclass(frozen=True)
+class RowCheck:
+    """A non-blocking check of a gold table on the rows an asset just wrote."""
+
+    name: str
+    description: str
+    offending: Callable[[pl.LazyFrame], pl.LazyFrame]  # e.g. funnel_widening
+
+    def spec(self, asset_key: list[str]) -> dg.AssetCheckSpec:
+        """Returns the declaration of this check on the asset."""
+        return spec(self.name, asset_key, self.description, blocking=False)
+
+    def run(self, asset_key: list[str], written: pl.DataFrame) -> dg.AssetCheckResult:
+        """Returns the result of this check on the rows `written`."""
+        return result(self.name, asset_key, self.offending(written.lazy()).collect())
 
 
 def _markdown(frame: pl.DataFrame) -> str:

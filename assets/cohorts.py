@@ -13,12 +13,9 @@ two small silver tables costs well under a second, so partitions would add runs,
 
 from __future__ import annotations
 
-import dagster as dg
 import polars as pl
 
-from assets.day_range import lake_settings, whole_table_kwargs, write_table
-from assets.timings import Phases
-from eventlake import lake
+from assets.day_range import whole_table_asset
 from eventlake.catalog import GOLD_COHORT_RETENTION, SILVER_USER_ACTIVITY_DAILY, SILVER_USERS
 
 
@@ -62,17 +59,6 @@ def cohort_retention(users: pl.LazyFrame, activity: pl.LazyFrame) -> pl.LazyFram
     )
 
 
-@dg.asset(
-    deps=[SILVER_USERS.asset_key, SILVER_USER_ACTIVITY_DAILY.asset_key],
-    **whole_table_kwargs(GOLD_COHORT_RETENTION),
+cohort_retention_table = whole_table_asset(
+    GOLD_COHORT_RETENTION, cohort_retention, SILVER_USERS, SILVER_USER_ACTIVITY_DAILY
 )
-def cohort_retention_table(context) -> dg.MaterializeResult:  # Dagster: no typed context
-    """Rebuilds gold/cohort_retention whole."""
-    settings = lake_settings(context)
-    phases = Phases()
-    frame = cohort_retention(
-        lake.scan(settings, SILVER_USERS),
-        lake.scan(settings, SILVER_USER_ACTIVITY_DAILY).select("day", "user_id"),
-    ).collect()
-    phases.lap("compute")
-    return write_table(settings, GOLD_COHORT_RETENTION, frame, phases=phases)

@@ -8,7 +8,7 @@ projection and replaces exactly those days in its Delta table.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -16,6 +16,7 @@ import dagster as dg
 import polars as pl
 
 from assets import restatements
+from assets.checks import RowCheck
 from assets.timings import Phases
 from eventlake import lake
 from eventlake.catalog import SILVER_EVENTS, TableSpec
@@ -203,6 +204,34 @@ def day_asset_spec_kwargs(spec: TableSpec) -> dict[str, Any]:
     return kwargs
 
 
+def day_table_asset(
+    spec: TableSpec,
+    partitions_def: dg.PartitionsDefinition,
+    deps: Sequence[Sequence[str] | dg.AssetDep],
+    build: Callable[[Settings, date, date], pl.LazyFrame],
+    check: RowCheck | None = None,
+) -> dg.AssetsDefinition:
+    """Returns the asset that rewrites a run's days [first, last] of `spec` with the rows of
+    `build(settings, first, last)`, on which it runs `check` (non-blocking) when given."""
+
+    @dg.asset(
+        partitions_def=partitions_def,
+        deps=deps,
+        check_specs=[check.spec(spec.asset_key)] if check else None,
+        **day_asset_spec_kwargs(spec),
+    )
+    def days(context) -> dg.MaterializeResult:  # Dagster rejects a string-annotated context
+        settings = lake_settings(context)
+        phases = Phases()
+        first, last = run_days(context)
+        frame = build(settings, first, last).collect()
+        found = [check.run(spec.asset_key, frame)] if check else []
+        phases.lap("compute")
+        return write_days(settings, spec, frame, first, last, found, phases=phases)
+
+    return days
+
+
 def multi_day_asset_kwargs(partitions_def: dg.PartitionsDefinition | None) -> dict[str, Any]:
     """Returns the @multi_asset keyword arguments of a multi-asset over day partitions (or none)."""
     kwargs: dict[str, Any] = {
@@ -216,17 +245,30 @@ def multi_day_asset_kwargs(partitions_def: dg.PartitionsDefinition | None) -> di
     return kwargs
 
 
-def whole_table_kwargs(spec: TableSpec) -> dict[str, Any]:
-    """Returns the @asset keyword arguments of an unpartitioned table rebuilt whole each run."""
-    return {
-        "key": spec.asset_key,
-        "group_name": spec.layer,
-        "description": spec.description,
-        "kinds": DAY_RANGE_KINDS,
-        "required_resource_keys": {LAKE_RESOURCE_KEY},
-        "retry_policy": RETRY_POLICY,
-        "metadata": {"table": spec.name, "dagster/column_schema": _columns(spec)},
-    }
+def whole_table_asset(
+    spec: TableSpec, projection: Callable[..., pl.LazyFrame], *inputs: TableSpec
+) -> dg.AssetsDefinition:
+    """Returns the asset of an unpartitioned table rebuilt whole each run: `projection` of the
+    `inputs` tables (its arguments, in that order), each read whole."""
+
+    @dg.asset(
+        deps=[table.asset_key for table in inputs],
+        key=spec.asset_key,
+        group_name=spec.layer,
+        description=spec.description,
+        kinds=DAY_RANGE_KINDS,
+        required_resource_keys={LAKE_RESOURCE_KEY},
+        retry_policy=RETRY_POLICY,
+        metadata={"table": spec.name, "dagster/column_schema": _columns(spec)},
+    )
+    def whole(context) -> dg.MaterializeResult:  # Dagster rejects a string-annotated context
+        settings = lake_settings(context)
+        phases = Phases()
+        frame = projection(*(lake.scan(settings, table) for table in inputs)).collect()
+        phases.lap("compute")
+        return write_table(settings, spec, frame, phases=phases)
+
+    return whole
 
 
 def _columns(spec: TableSpec) -> dg.TableSchema:

@@ -16,11 +16,11 @@ import dagster as dg
 import polars as pl
 
 from assets import checks
-from assets.day_range import day_asset_spec_kwargs, lake_settings, run_days, window, write_days
+from assets.day_range import day_table_asset, window
 from assets.revenue import counted_orders
-from assets.timings import Phases
 from eventlake import lake
 from eventlake.catalog import GOLD_FUNNEL_DAILY, SILVER_ORDERS, SILVER_PRODUCT_EVENTS
+from eventlake.settings import Settings
 
 WINDOW = timedelta(hours=24)
 
@@ -99,34 +99,17 @@ def funnel_daily(
 def funnel_daily_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     """Returns the asset building gold/funnel_daily: day D reads silver days D and D+1."""
 
-    @dg.asset(
-        partitions_def=partitions_def,
-        deps=[
-            dg.AssetDep(SILVER_PRODUCT_EVENTS.asset_key, partition_mapping=window(0, 1)),
-            dg.AssetDep(SILVER_ORDERS.asset_key, partition_mapping=window(0, 1)),
-        ],
-        check_specs=[
-            checks.spec(
-                checks.FUNNEL_NARROWS,
-                GOLD_FUNNEL_DAILY.asset_key,
-                "viewed >= carted >= ordered on every day.",
-                blocking=False,
-            )
-        ],
-        **day_asset_spec_kwargs(GOLD_FUNNEL_DAILY),
-    )
-    def funnel_daily_days(context) -> dg.MaterializeResult:  # Dagster rejects "context" typed
-        settings = lake_settings(context)
-        phases = Phases()
-        first, last = run_days(context)
+    def build(settings: Settings, first: date, last: date) -> pl.LazyFrame:
         product = lake.scan_days(
             settings, SILVER_PRODUCT_EVENTS, first, last + timedelta(days=1)
         ).filter(pl.col("event_type").is_in(["product_view", "add_to_cart"]))
-        orders = lake.scan(settings, SILVER_ORDERS)
-        frame = funnel_daily(product, orders, first, last).collect()
-        bad = checks.funnel_widening(frame.lazy()).collect()
-        found = [checks.result(checks.FUNNEL_NARROWS, GOLD_FUNNEL_DAILY.asset_key, bad)]
-        phases.lap("compute")
-        return write_days(settings, GOLD_FUNNEL_DAILY, frame, first, last, found, phases=phases)
+        return funnel_daily(product, lake.scan(settings, SILVER_ORDERS), first, last)
 
-    return funnel_daily_days
+    deps = [
+        dg.AssetDep(SILVER_PRODUCT_EVENTS.asset_key, partition_mapping=window(0, 1)),
+        dg.AssetDep(SILVER_ORDERS.asset_key, partition_mapping=window(0, 1)),
+    ]
+    narrows = checks.RowCheck(
+        checks.FUNNEL_NARROWS, "viewed >= carted >= ordered on every day.", checks.funnel_widening
+    )
+    return day_table_asset(GOLD_FUNNEL_DAILY, partitions_def, deps, build, narrows)

@@ -15,11 +15,11 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
-from assets.day_range import day_asset_spec_kwargs, lake_settings, run_days, write_days
+from assets.day_range import day_table_asset
 from assets.revenue import counted_orders
-from assets.timings import Phases
 from eventlake import lake
 from eventlake.catalog import GOLD_REVENUE_HOURLY, GOLD_TRAFFIC_HOURLY, SILVER_EVENTS, SILVER_ORDERS
+from eventlake.settings import Settings
 
 _HOUR = pl.col("event_time").dt.truncate("1h")
 
@@ -59,39 +59,19 @@ def revenue_hourly(orders: pl.LazyFrame, first: date, last: date) -> pl.LazyFram
 def traffic_hourly_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     """Returns the asset building gold/traffic_hourly for a run's range of days."""
 
-    @dg.asset(
-        partitions_def=partitions_def,
-        deps=[SILVER_EVENTS.asset_key],
-        **day_asset_spec_kwargs(GOLD_TRAFFIC_HOURLY),
-    )
-    def traffic_hourly_days(context) -> dg.MaterializeResult:  # Dagster rejects "context" typed
-        settings = lake_settings(context)
-        first, last = run_days(context)
-        phases = Phases()
-        events = lake.scan_days(settings, SILVER_EVENTS, first, last).select(
-            "event_date", "event_time", "user_id"
-        )
-        frame = traffic_hourly(events, first, last).collect()
-        phases.lap("compute")
-        return write_days(settings, GOLD_TRAFFIC_HOURLY, frame, first, last, phases=phases)
+    def build(settings: Settings, first: date, last: date) -> pl.LazyFrame:
+        events = lake.scan_days(settings, SILVER_EVENTS, first, last)
+        return traffic_hourly(events.select("event_date", "event_time", "user_id"), first, last)
 
-    return traffic_hourly_days
+    deps = [SILVER_EVENTS.asset_key]
+    return day_table_asset(GOLD_TRAFFIC_HOURLY, partitions_def, deps, build)
 
 
 def revenue_hourly_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     """Returns the asset building gold/revenue_hourly for a run's range of days."""
 
-    @dg.asset(
-        partitions_def=partitions_def,
-        deps=[SILVER_ORDERS.asset_key],
-        **day_asset_spec_kwargs(GOLD_REVENUE_HOURLY),
-    )
-    def revenue_hourly_days(context) -> dg.MaterializeResult:  # see traffic_hourly_days
-        settings = lake_settings(context)
-        first, last = run_days(context)
-        phases = Phases()
-        frame = revenue_hourly(lake.scan(settings, SILVER_ORDERS), first, last).collect()
-        phases.lap("compute")
-        return write_days(settings, GOLD_REVENUE_HOURLY, frame, first, last, phases=phases)
+    def build(settings: Settings, first: date, last: date) -> pl.LazyFrame:
+        return revenue_hourly(lake.scan(settings, SILVER_ORDERS), first, last)
 
-    return revenue_hourly_days
+    deps = [SILVER_ORDERS.asset_key]
+    return day_table_asset(GOLD_REVENUE_HOURLY, partitions_def, deps, build)

@@ -15,10 +15,10 @@ from datetime import date, timedelta
 import dagster as dg
 import polars as pl
 
-from assets.day_range import day_asset_spec_kwargs, lake_settings, run_days, window, write_days
-from assets.timings import Phases
+from assets.day_range import day_table_asset, window
 from eventlake import lake
 from eventlake.catalog import GOLD_LIFECYCLE_DAILY, SILVER_USER_ACTIVITY_DAILY
+from eventlake.settings import Settings
 
 
 def lifecycle_daily(activity: pl.LazyFrame, first: date, last: date) -> pl.LazyFrame:
@@ -65,21 +65,12 @@ def lifecycle_daily(activity: pl.LazyFrame, first: date, last: date) -> pl.LazyF
 def lifecycle_daily_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     """Returns the asset building gold/lifecycle_daily: day D reads activity of D-1 and D."""
 
-    @dg.asset(
-        partitions_def=partitions_def,
-        deps=[dg.AssetDep(SILVER_USER_ACTIVITY_DAILY.asset_key, partition_mapping=window(-1))],
-        **day_asset_spec_kwargs(GOLD_LIFECYCLE_DAILY),
-    )
-    def lifecycle_daily_days(context) -> dg.MaterializeResult:  # Dagster: no typed context
-        settings = lake_settings(context)
-        phases = Phases()
-        first, last = run_days(context)
+    def build(settings: Settings, first: date, last: date) -> pl.LazyFrame:
         activity = lake.scan(settings, SILVER_USER_ACTIVITY_DAILY).select("day", "user_id")
-        frame = lifecycle_daily(activity, first, last).collect()
-        phases.lap("compute")
-        return write_days(settings, GOLD_LIFECYCLE_DAILY, frame, first, last, phases=phases)
+        return lifecycle_daily(activity, first, last)
 
-    return lifecycle_daily_days
+    deps = [dg.AssetDep(SILVER_USER_ACTIVITY_DAILY.asset_key, partition_mapping=window(-1))]
+    return day_table_asset(GOLD_LIFECYCLE_DAILY, partitions_def, deps, build)
 
 
 def days_changed_for_new_users(activity: pl.LazyFrame, days: set[date]) -> pl.LazyFrame:

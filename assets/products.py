@@ -18,9 +18,8 @@ import dagster as dg
 import polars as pl
 
 from assets import checks
-from assets.day_range import day_asset_spec_kwargs, lake_settings, run_days, write_days
+from assets.day_range import day_table_asset
 from assets.revenue import counted_items
-from assets.timings import Phases
 from eventlake import lake
 from eventlake.catalog import (
     DIM_PRODUCTS,
@@ -100,42 +99,23 @@ def product_performance(
 def product_performance_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     """Returns the asset building gold/product_performance for a run's range of days."""
 
-    @dg.asset(
-        partitions_def=partitions_def,
-        deps=[
-            SILVER_PRODUCT_EVENTS.asset_key,
-            SILVER_ORDERS.asset_key,
-            SILVER_ORDER_ITEMS.asset_key,
-            DIM_PRODUCTS_SOURCE.key,
-        ],
-        check_specs=[
-            checks.spec(
-                checks.NO_NEGATIVE_REVENUE,
-                GOLD_PRODUCT_PERFORMANCE.asset_key,
-                "No product with negative revenue.",
-                blocking=False,
-            )
-        ],
-        **day_asset_spec_kwargs(GOLD_PRODUCT_PERFORMANCE),
-    )
-    def product_performance_days(context) -> dg.MaterializeResult:  # Dagster: no typed context
-        settings = lake_settings(context)
-        phases = Phases()
-        first, last = run_days(context)
-        frame = product_performance(
+    def build(settings: Settings, first: date, last: date) -> pl.LazyFrame:
+        return product_performance(
             lake.scan_days(settings, SILVER_PRODUCT_EVENTS, first, last),
             lake.scan(settings, SILVER_ORDERS),
             lake.scan_days(settings, SILVER_ORDER_ITEMS, first, last),
             product_dimension(settings),
             first,
             last,
-        ).collect()
-        bad = checks.negative(frame.lazy(), "revenue").collect()
-        key = GOLD_PRODUCT_PERFORMANCE.asset_key
-        found = [checks.result(checks.NO_NEGATIVE_REVENUE, key, bad)]
-        phases.lap("compute")
-        return write_days(
-            settings, GOLD_PRODUCT_PERFORMANCE, frame, first, last, found, phases=phases
         )
 
-    return product_performance_days
+    check = checks.RowCheck(
+        checks.NO_NEGATIVE_REVENUE, "No product with negative revenue.", checks.negative_revenue
+    )
+    deps = [
+        SILVER_PRODUCT_EVENTS.asset_key,
+        SILVER_ORDERS.asset_key,
+        SILVER_ORDER_ITEMS.asset_key,
+        DIM_PRODUCTS.asset_key,
+    ]
+    return day_table_asset(GOLD_PRODUCT_PERFORMANCE, partitions_def, deps, build, check)

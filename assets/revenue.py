@@ -18,8 +18,7 @@ import dagster as dg
 import polars as pl
 
 from assets import checks
-from assets.day_range import day_asset_spec_kwargs, lake_settings, run_days, write_days
-from assets.timings import Phases
+from assets.day_range import day_table_asset
 from eventlake import lake
 from eventlake.catalog import (
     GOLD_REVENUE_BY_PRODUCT,
@@ -27,6 +26,7 @@ from eventlake.catalog import (
     SILVER_ORDER_ITEMS,
     SILVER_ORDERS,
 )
+from eventlake.settings import Settings
 
 ORDER_PLACED = "order_placed"
 
@@ -123,63 +123,30 @@ def days_sharing_orders(orders: pl.LazyFrame, days: Iterable[date]) -> pl.LazyFr
 def revenue_daily_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     """Returns the Dagster asset that builds gold/revenue_daily for a run's range of days."""
 
+    def build(settings: Settings, first: date, last: date) -> pl.LazyFrame:
+        return revenue_daily(lake.scan(settings, SILVER_ORDERS), first, last)
+
+    check = checks.RowCheck(
+        checks.NO_NEGATIVE_REVENUE,
+        "No day and currency with negative revenue.",
+        checks.negative_revenue,
+    )
     # The identity mapping is the main dependency; the cross-day order dedup is handled by
     # reading every day's orders here and by the follow-up runs of the sensors.
-    @dg.asset(
-        partitions_def=partitions_def,
-        deps=[SILVER_ORDERS.asset_key],
-        check_specs=[
-            checks.spec(
-                checks.NO_NEGATIVE_REVENUE,
-                GOLD_REVENUE_DAILY.asset_key,
-                "No day and currency with negative revenue.",
-                blocking=False,
-            )
-        ],
-        **day_asset_spec_kwargs(GOLD_REVENUE_DAILY),
-    )
-    def revenue_daily_days(context) -> dg.MaterializeResult:  # Dagster rejects "context" typed
-        settings = lake_settings(context)
-        phases = Phases()
-        first, last = run_days(context)
-        frame = revenue_daily(lake.scan(settings, SILVER_ORDERS), first, last).collect()
-        bad = checks.negative(frame.lazy(), "revenue").collect()
-        found = [checks.result(checks.NO_NEGATIVE_REVENUE, GOLD_REVENUE_DAILY.asset_key, bad)]
-        phases.lap("compute")
-        return write_days(settings, GOLD_REVENUE_DAILY, frame, first, last, found, phases=phases)
-
-    return revenue_daily_days
+    deps = [SILVER_ORDERS.asset_key]
+    return day_table_asset(GOLD_REVENUE_DAILY, partitions_def, deps, build, check)
 
 
 def revenue_by_product_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     """Returns the Dagster asset that builds gold/revenue_by_product for a run's range of days."""
 
-    @dg.asset(
-        partitions_def=partitions_def,
-        deps=[SILVER_ORDERS.asset_key, SILVER_ORDER_ITEMS.asset_key],
-        check_specs=[
-            checks.spec(
-                checks.NO_NEGATIVE_REVENUE,
-                GOLD_REVENUE_BY_PRODUCT.asset_key,
-                "No product with negative revenue.",
-                blocking=False,
-            )
-        ],
-        **day_asset_spec_kwargs(GOLD_REVENUE_BY_PRODUCT),
-    )
-    def revenue_by_product_days(context) -> dg.MaterializeResult:  # see revenue_daily_days
-        settings = lake_settings(context)
-        phases = Phases()
-        first, last = run_days(context)
+    def build(settings: Settings, first: date, last: date) -> pl.LazyFrame:
         orders = lake.scan(settings, SILVER_ORDERS)
         items = lake.scan_days(settings, SILVER_ORDER_ITEMS, first, last)
-        frame = revenue_by_product(orders, items, first, last).collect()
-        bad = checks.negative(frame.lazy(), "revenue").collect()
-        key = GOLD_REVENUE_BY_PRODUCT.asset_key
-        found = [checks.result(checks.NO_NEGATIVE_REVENUE, key, bad)]
-        phases.lap("compute")
-        return write_days(
-            settings, GOLD_REVENUE_BY_PRODUCT, frame, first, last, found, phases=phases
-        )
+        return revenue_by_product(orders, items, first, last)
 
-    return revenue_by_product_days
+    check = checks.RowCheck(
+        checks.NO_NEGATIVE_REVENUE, "No product with negative revenue.", checks.negative_revenue
+    )
+    deps = [SILVER_ORDERS.asset_key, SILVER_ORDER_ITEMS.asset_key]
+    return day_table_asset(GOLD_REVENUE_BY_PRODUCT, partitions_def, deps, build, check)

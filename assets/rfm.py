@@ -18,13 +18,10 @@ at_risk (f>=3), hibernating (r=2), lost (r=1).
 
 from __future__ import annotations
 
-import dagster as dg
 import polars as pl
 
-from assets.day_range import lake_settings, whole_table_kwargs, write_table
+from assets.day_range import whole_table_asset
 from assets.revenue import counted_orders
-from assets.timings import Phases
-from eventlake import lake
 from eventlake.catalog import GOLD_CUSTOMER_RFM, SILVER_ORDERS, SILVER_USER_ACTIVITY_DAILY
 from eventlake.currencies import to_reporting
 
@@ -85,17 +82,6 @@ def customer_rfm(orders: pl.LazyFrame, activity: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-@dg.asset(
-    deps=[SILVER_ORDERS.asset_key, SILVER_USER_ACTIVITY_DAILY.asset_key],
-    **whole_table_kwargs(GOLD_CUSTOMER_RFM),
+customer_rfm_table = whole_table_asset(
+    GOLD_CUSTOMER_RFM, customer_rfm, SILVER_ORDERS, SILVER_USER_ACTIVITY_DAILY
 )
-def customer_rfm_table(context) -> dg.MaterializeResult:  # Dagster: no typed context
-    """Rebuilds gold/customer_rfm whole."""
-    settings = lake_settings(context)
-    phases = Phases()
-    frame = customer_rfm(
-        lake.scan(settings, SILVER_ORDERS),
-        lake.scan(settings, SILVER_USER_ACTIVITY_DAILY).select("day"),
-    ).collect()
-    phases.lap("compute")
-    return write_table(settings, GOLD_CUSTOMER_RFM, frame, phases=phases)

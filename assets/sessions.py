@@ -19,10 +19,10 @@ import polars as pl
 from assets.day_range import (
     day_asset_spec_kwargs,
     day_result,
+    day_table_asset,
     lake_settings,
     run_days,
     window,
-    write_days,
 )
 from assets.silver import day_chunks
 from assets.timings import Phases
@@ -232,18 +232,8 @@ def sessions_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefiniti
 def sessions_daily_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     """Returns the asset building gold/sessions_daily from silver/sessions, day by day."""
 
-    @dg.asset(
-        partitions_def=partitions_def,
-        deps=[SILVER_SESSIONS.asset_key],
-        **day_asset_spec_kwargs(GOLD_SESSIONS_DAILY),
-    )
-    def sessions_daily_days(context) -> dg.MaterializeResult:  # see silver_sessions
-        settings = lake_settings(context)
-        phases = Phases()
-        first, last = run_days(context)
-        found = lake.scan_days(settings, SILVER_SESSIONS, first, last)
-        frame = sessions_daily(found, first, last).collect()
-        phases.lap("compute")
-        return write_days(settings, GOLD_SESSIONS_DAILY, frame, first, last, phases=phases)
+    def build(settings: Settings, first: date, last: date) -> pl.LazyFrame:
+        return sessions_daily(lake.scan_days(settings, SILVER_SESSIONS, first, last), first, last)
 
-    return sessions_daily_days
+    deps = [SILVER_SESSIONS.asset_key]
+    return day_table_asset(GOLD_SESSIONS_DAILY, partitions_def, deps, build)

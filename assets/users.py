@@ -10,12 +10,9 @@ ties: smallest event_id) — later signups are counted in `signups` but change n
 
 from __future__ import annotations
 
-import dagster as dg
 import polars as pl
 
-from assets.day_range import lake_settings, whole_table_kwargs, write_table
-from assets.timings import Phases
-from eventlake import lake
+from assets.day_range import whole_table_asset
 from eventlake.catalog import SILVER_USER_ACTIVITY_DAILY, SILVER_USER_SIGNUPS, SILVER_USERS
 
 
@@ -53,17 +50,6 @@ def users(activity: pl.LazyFrame, signups: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-@dg.asset(
-    deps=[SILVER_USER_ACTIVITY_DAILY.asset_key, SILVER_USER_SIGNUPS.asset_key],
-    **whole_table_kwargs(SILVER_USERS),
+silver_users = whole_table_asset(
+    SILVER_USERS, users, SILVER_USER_ACTIVITY_DAILY, SILVER_USER_SIGNUPS
 )
-def silver_users(context) -> dg.MaterializeResult:  # Dagster rejects a string-annotated context
-    """Rebuilds silver/users from every day of activity and signups."""
-    settings = lake_settings(context)
-    phases = Phases()
-    frame = users(
-        lake.scan(settings, SILVER_USER_ACTIVITY_DAILY).select("day", "user_id"),
-        lake.scan(settings, SILVER_USER_SIGNUPS),
-    ).collect()
-    phases.lap("compute")
-    return write_table(settings, SILVER_USERS, frame, phases=phases)

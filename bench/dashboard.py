@@ -40,14 +40,14 @@ import polars as pl
 
 from bench.dashboard_lake import busiest_recent_day, ensure_lake, refresh_batches
 from bench.dashboard_pages import PAGES, Probe, Run, utc_now
-from bench.dashboard_report import print_table, write_docs, write_results
+from bench.dashboard_report import markdown, print_table
+from bench.report import record
 from dashboard.data import cache, lake_state, segments
 from dashboard.data.scope import Scope, Segment
 from eventlake import lake
 from eventlake.catalog import BRONZE_EVENTS, SILVER_USER_ACTIVITY_DAILY
 from eventlake.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
 TARGET_MS = 300.0
 ROUNDS = 20  # cold runs per page and probe
 BROWSER_TARGET_S = 2.0
@@ -201,9 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
     ok = print_table(report)
-    write_results(ROOT / "bench" / "results" / "dashboard.json", report)
-    if not args.no_docs:
-        write_docs(ROOT / "docs" / "benchmarks.md", report)
+    record("dashboard", report, "Dashboard", markdown, docs=not args.no_docs)
     return 0 if ok else 1
 
 

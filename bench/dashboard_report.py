@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
-
-from bench.report import write_section
 
 SECTION = "## Dashboard"
 BUSY_LOAD = 2.5  # a load average above this on 2 cores: other work was running
@@ -89,12 +85,6 @@ def print_table(report: dict[str, Any]) -> bool:
     return ok
 
 
-def write_results(path: Path, report: dict[str, Any]) -> None:
-    """Writes the whole report as JSON."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2, default=str) + "\n")
-
-
 def markdown(report: dict[str, Any]) -> str:
     """Returns the "Dashboard" section of docs/benchmarks.md."""
     probes = ", ".join(p for p in report["probes"] if p != "default")
@@ -145,8 +135,3 @@ def markdown(report: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
-
-
-def write_docs(path: Path, report: dict[str, Any]) -> None:
-    """Replaces (or adds) the Dashboard section of the benchmarks page, leaving others alone."""
-    write_section(path, "Dashboard", markdown(report))

@@ -35,7 +35,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from bench.report import print_table, write_docs, write_results
+from bench.report import markdown, print_table, record
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {"full": (90.0, 4096.0), "day": (10.0, None)}  # docs/service-levels.md
@@ -94,9 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             "total_seconds": round(time.perf_counter() - started, 1),
         }
     ok = print_table(report)
-    write_results(ROOT / "bench" / "results" / "projections.json", report)
-    if not args.no_docs:
-        write_docs(ROOT / "docs" / "benchmarks.md", report)
+    record("projections", report, "Projections", markdown, docs=not args.no_docs)
     return 0 if ok else 1
 
 

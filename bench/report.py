@@ -1,13 +1,18 @@
-"""Printing and recording the projection benchmark: terminal table, JSON results, docs section."""
+"""Printing and recording the projection benchmark: terminal table, JSON results, docs section.
+
+Also what every benchmark records with: its JSON results and its section of docs/benchmarks.md.
+"""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 SECTION = "## Projections"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def rows(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
@@ -94,10 +99,21 @@ def busy(report: dict[str, Any]) -> bool:
     )
 
 
-def write_results(path: Path, report: dict[str, Any]) -> None:
-    """Writes the whole report as JSON."""
+def record(
+    name: str,
+    report: dict[str, Any],
+    title: str,
+    section: Callable[[dict[str, Any]], str],
+    *,
+    docs: bool,
+) -> None:
+    """Writes the whole report as JSON to bench/results/<name>.json and, when `docs`, replaces
+    (or adds) the `## title` section of docs/benchmarks.md with `section(report)`."""
+    path = ROOT / "bench" / "results" / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    if docs:
+        write_section(ROOT / "docs" / "benchmarks.md", title, section(report))
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -165,11 +181,6 @@ def day_runs(report: dict[str, Any]) -> str:
         for r in runs
     )
     return f"{len(runs)} run{'' if len(runs) == 1 else 's'}" + (f": {each}" if each else "")
-
-
-def write_docs(path: Path, report: dict[str, Any]) -> None:
-    """Replaces (or adds) the Projections section of the benchmarks page, leaving others alone."""
-    write_section(path, "Projections", markdown(report))
 
 
 def write_section(path: Path, title: str, section: str) -> None:

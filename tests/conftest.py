@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
@@ -13,11 +14,26 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from eventlake.settings import Settings
 from telemetry import tracing
 
+if TYPE_CHECKING:
+    import dagster as dg
+
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings for a fresh, empty lake in a temporary folder (environment ignored)."""
     return Settings.from_env(env={}, lake_root=str(tmp_path / "lake"))
+
+
+@pytest.fixture
+def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dg.DagsterInstance]:
+    """A throwaway Dagster instance (DAGSTER_HOME points at a temporary folder)."""
+    import dagster as dg  # only the tests that run Dagster pay for its import
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with dg.instance_for_test(temp_dir=str(home)) as inst:
+        yield inst
 
 
 @pytest.fixture

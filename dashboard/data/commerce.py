@@ -1,13 +1,8 @@
 """What the Revenue, Products and Funnel pages read: plain functions of (settings, scope).
 
-With no segment filter each reads its gold table as it is (days pruned, columns selected).
-With one, it runs the gold table's own pure projection (`assets/`) over the silver rows of the
-segment's users: the orders counted for everyone, kept when one of those users placed them.
+Each reads its gold table, or for a segment runs the table's projection (dashboard/data/
+__init__.py): the orders counted for everyone, kept when one of those users placed them.
 No Streamlit.
-
-The pure projections of `assets/` are imported in the functions that run them: `assets/` loads
-Dagster (about a second), which the gold reads of an unfiltered page never need, so the first
-page after a server start does not wait for it (docs/dashboard.md, Speed).
 """
 
 from __future__ import annotations
@@ -52,7 +47,7 @@ def products(settings: Settings, scope: Scope) -> pl.DataFrame:
 def counted(settings: Settings, scope: Scope) -> pl.DataFrame:
     """Returns the orders counted for everyone (the earliest event of each order id) from
     silver/orders as of the scope's moment, read once per table version."""
-    from assets.revenue import counted_orders  # deferred: see the module docstring
+    from assets.revenue import counted_orders  # deferred: see the package docstring
 
     as_of = scope.as_of
     return reads.versioned(
@@ -75,7 +70,7 @@ def revenue_by_product(settings: Settings, scope: Scope) -> pl.DataFrame:
         frame = reads.scan_days(settings, spec, scope.first, scope.last, scope.as_of)
     else:
         from assets.revenue import (
-            revenue_by_product as by_product_projection,  # deferred: see the module docstring
+            revenue_by_product as by_product_projection,  # deferred: see the package docstring
         )
 
         items = reads.scan_days(settings, SILVER_ORDER_ITEMS, scope.first, scope.last, scope.as_of)
@@ -94,7 +89,7 @@ def product_performance(settings: Settings, scope: Scope) -> pl.DataFrame:
         frame = reads.scan_days(settings, spec, scope.first, scope.last, scope.as_of)
     else:
         from assets.products import (
-            product_performance as performance_projection,  # deferred: see the module docstring
+            product_performance as performance_projection,  # deferred: see the package docstring
         )
 
         users = users_of(settings, scope.segment, scope.as_of)
@@ -120,7 +115,7 @@ def funnel(settings: Settings, scope: Scope) -> pl.DataFrame:
     if scope.segment.is_everyone:
         frame = reads.scan_days(settings, spec, scope.first, scope.last, scope.as_of)
     else:
-        from assets.funnel import funnel_daily  # deferred: see the module docstring
+        from assets.funnel import funnel_daily  # deferred: see the package docstring
 
         users = users_of(settings, scope.segment, scope.as_of)
         events = reads.scan_days(

@@ -18,7 +18,7 @@ import polars as pl
 
 from dashboard.data import reads
 from dashboard.data.scope import Scope, Segment
-from dashboard.data.segments import restrict, users_of
+from dashboard.data.segments import matching, restrict, users_of
 from eventlake import lake
 from eventlake.catalog import (
     BRONZE_EVENTS,
@@ -115,7 +115,7 @@ def past_last_active(settings: Settings, scope: Scope) -> pl.DataFrame:
     this short frame stands in for every earlier (user, day) row; hashes make it cheap to keep
     in the cache and to join.
     """
-    from assets.active_users import LOOKBACK_DAYS  # deferred: see the module docstring
+    from assets.active_users import LOOKBACK_DAYS  # deferred: see the package docstring
 
     day, as_of = scope.last, scope.as_of
     start = day - timedelta(days=LOOKBACK_DAYS)
@@ -148,7 +148,7 @@ def segment_today(
 ) -> pl.LazyFrame | None:
     """Returns the users of `segment`: from silver/users, plus those whose first signup is in
     today's log (not in silver yet); None for everyone."""
-    from assets.typed_silver import user_signups  # deferred: see the module docstring
+    from assets.typed_silver import user_signups  # deferred: see the package docstring
 
     known = users_of(settings, segment, None)
     if known is None:
@@ -161,14 +161,7 @@ def segment_today(
     )  # fmt: skip
     new = user_signups(events.lazy()).join(signed.lazy(), on="user_id", how="anti")
     new = new.sort("event_time", "event_id").unique("user_id", keep="first")
-    for column, values in (
-        ("plan", segment.plans),
-        ("signup_source", segment.sources),
-        ("country", segment.countries),
-    ):
-        if values:
-            new = new.filter(pl.col(column).is_in(list(values)))
-    return pl.concat([known, new.select("user_id")]).unique()
+    return pl.concat([known, matching(new, segment).select("user_id")]).unique()
 
 
 def active_users(past: pl.LazyFrame, today: pl.LazyFrame, day: date) -> pl.LazyFrame:
@@ -179,7 +172,7 @@ def active_users(past: pl.LazyFrame, today: pl.LazyFrame, day: date) -> pl.LazyF
     not active on `day`. The same figures as `assets.active_users.daily_active_users` (the
     tests hold them equal), with one anti-join instead of a sort of every (user, day) pair.
     """
-    from assets.active_users import LOOKBACK_DAYS, WAU_DAYS  # deferred: see the module docstring
+    from assets.active_users import LOOKBACK_DAYS, WAU_DAYS  # deferred: see the package docstring
 
     users = today.select("user_id").drop_nulls().unique().select(user_hash=_USER_HASH)
     others = past.join(users, on="user_hash", how="anti")
@@ -227,7 +220,7 @@ def live_day(
             orders and signups are read, and `users` and `funnel` are empty.
         past_orders: `past_order_ids` of `day` (may come from a cache).
     """
-    from assets.funnel import funnel_daily  # deferred: see the module docstring
+    from assets.funnel import funnel_daily  # deferred: see the package docstring
     from assets.revenue import revenue_daily
     from assets.typed_silver import decoded_orders, orders
 

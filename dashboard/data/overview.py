@@ -1,12 +1,5 @@
-"""What the Overview reads of finished days: active users and revenue per day. No Streamlit.
-
-With no segment filter each reads its gold table as it is (days pruned, columns selected); with
-one, it runs the table's pure projection (`assets/`) over the silver rows of the segment's users.
-
-The pure projections of `assets/` are imported in the functions that run them: `assets/` loads
-Dagster (about a second), which the gold reads of an unfiltered page never need, so the first
-page after a server start does not wait for it (docs/dashboard.md, Speed).
-"""
+"""What the Overview reads of finished days: active users and revenue per day, from their gold
+tables or, for a segment, their projections (dashboard/data/__init__.py). No Streamlit."""
 
 from __future__ import annotations
 
@@ -39,7 +32,7 @@ def active_users(settings: Settings, scope: Scope) -> pl.DataFrame:
     if users is None:
         frame = reads.scan_days(settings, spec, first, last, as_of).select(spec.schema.names())
         return reads.collect(spec, frame.sort("day"))
-    from assets.active_users import (  # deferred: see the module docstring
+    from assets.active_users import (  # deferred: see the package docstring
         LOOKBACK_DAYS,
         daily_active_users,
     )
@@ -64,7 +57,7 @@ def revenue(settings: Settings, scope: Scope) -> pl.DataFrame:
     if users is None:
         frame = reads.scan_days(settings, spec, first, last, as_of).select(spec.schema.names())
     else:
-        from assets.revenue import revenue_daily  # deferred: see the module docstring
+        from assets.revenue import revenue_daily  # deferred: see the package docstring
 
         orders = restrict(commerce.counted(settings, scope).lazy(), users)
         frame, spec = revenue_daily(orders, first, last), SILVER_ORDERS

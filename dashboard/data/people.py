@@ -1,12 +1,6 @@
 """What the Retention, Customers, Lifecycle and Sessions pages read: plain functions of
-(settings, scope). No Streamlit.
-
-With no segment filter each reads its gold table; with one, it runs the table's pure
-projection (`assets/`) over the silver rows of the segment's users, as the assets do.
-
-The pure projections of `assets/` are imported in the functions that run them: `assets/` loads
-Dagster (about a second), which the gold reads of an unfiltered page never need, so the first
-page after a server start does not wait for it (docs/dashboard.md, Speed).
+(settings, scope), from their gold tables or, for a segment, their projections
+(dashboard/data/__init__.py). No Streamlit.
 """
 
 from __future__ import annotations
@@ -52,7 +46,7 @@ def cohorts(settings: Settings, scope: Scope) -> pl.DataFrame:
     if scope.segment.is_everyone:
         frame = lake.scan(settings, spec, version=scope.as_of)
     else:
-        from assets.cohorts import cohort_retention  # deferred: see the module docstring
+        from assets.cohorts import cohort_retention  # deferred: see the package docstring
 
         members = users_of(settings, scope.segment, scope.as_of)
         users = restrict(lake.scan(settings, SILVER_USERS, version=scope.as_of), members)
@@ -85,7 +79,7 @@ def lifecycle(settings: Settings, scope: Scope) -> pl.DataFrame:
     if users is None:
         frame = reads.scan_days(settings, spec, scope.first, scope.last, scope.as_of)
     else:
-        from assets.lifecycle import lifecycle_daily  # deferred: see the module docstring
+        from assets.lifecycle import lifecycle_daily  # deferred: see the package docstring
 
         # Whether a user is new on D depends on every earlier day: read them all.
         activity = lake.scan(settings, SILVER_USER_ACTIVITY_DAILY, version=scope.as_of).filter(
@@ -110,7 +104,7 @@ def sessions(settings: Settings, scope: Scope) -> pl.DataFrame:
     if scope.segment.is_everyone:
         frame = reads.scan_days(settings, spec, scope.first, scope.last, scope.as_of)
     else:
-        from assets.sessions import sessions_daily  # deferred: see the module docstring
+        from assets.sessions import sessions_daily  # deferred: see the package docstring
 
         frame = sessions_daily(_sessions(settings, scope), scope.first, scope.last)
     return reads.collect(spec, frame.select(spec.schema.names()).sort("day"))

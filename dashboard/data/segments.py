@@ -27,7 +27,12 @@ ATTRIBUTES: dict[str, str] = {
 
 def segment_users(settings: Settings, segment: Segment, as_of: datetime | None) -> pl.LazyFrame:
     """Returns one row (`user_id`) per user of silver/users whose first signup matches `segment`."""
-    users = lake.scan(settings, SILVER_USERS, version=as_of)
+    return matching(lake.scan(settings, SILVER_USERS, version=as_of), segment).select("user_id")
+
+
+def matching(users: pl.LazyFrame, segment: Segment) -> pl.LazyFrame:
+    """Returns the rows of `users` (signup attributes `plan`, `signup_source`, `country`) whose
+    attributes `segment` selects."""
     for column, values in (
         ("plan", segment.plans),
         ("signup_source", segment.sources),
@@ -35,7 +40,7 @@ def segment_users(settings: Settings, segment: Segment, as_of: datetime | None) 
     ):
         if values:
             users = users.filter(pl.col(column).is_in(list(values)))
-    return users.select("user_id")
+    return users
 
 
 def restrict(

@@ -231,29 +231,19 @@ def lifecycle_bars(lifecycle: pl.DataFrame) -> alt.Chart | None:
         .with_columns(dormant=-pl.col("dormant"))
         .unpivot(index="day", variable_name="group", value_name="users")
     )
+    colors = alt.Scale(domain=list(LIFECYCLE), range=list(_LIFECYCLE_COLORS))
     return (
-        alt.Chart(data)
-        .mark_bar()
-        .encode(
-            x=alt.X(_DAY, title=_DAY_TITLE),
-            y=alt.Y("users:Q", title="users (dormant below zero)", stack="zero"),
-            color=alt.Color(
-                "group:N",
-                title=None,
-                sort=list(LIFECYCLE),
-                scale=alt.Scale(domain=list(LIFECYCLE), range=list(_LIFECYCLE_COLORS)),
-            ),
-            order=alt.Order("group_order:Q"),
-            tooltip=[
-                alt.Tooltip(_DAY, title=_DAY_TITLE),
-                "group:N",
-                alt.Tooltip("users:Q", format=","),
-            ],
+        _stacked_per_day(
+            data,
+            "users",
+            alt.Color("group:N", title=None, sort=list(LIFECYCLE), scale=colors),
+            title="users (dormant below zero)",
+            height=300,
         )
+        .encode(order=alt.Order("group_order:Q"))
         .transform_calculate(
             group_order="indexof(['new','returning','resurrecting','dormant'], datum.group)"
         )
-        .properties(height=300)
     )
 
 
@@ -283,16 +273,28 @@ def timeline(per_day: pl.DataFrame) -> alt.Chart | None:
     """Returns stacked bars of one user's events per day (`day`, `event_type`, `events`)."""
     if per_day.is_empty():
         return None
+    by_type = alt.Color("event_type:N", title=None)
+    return _stacked_per_day(per_day, "events", by_type, title="events", height=200)
+
+
+def _stacked_per_day(
+    data: pl.DataFrame, value: str, color: alt.Color, *, title: str, height: int
+) -> alt.Chart:
+    """Returns bars per day of `value`, stacked by the groups `color` tells apart."""
     return (
-        alt.Chart(per_day)
+        alt.Chart(data)
         .mark_bar()
         .encode(
             x=alt.X(_DAY, title=_DAY_TITLE),
-            y=alt.Y("events:Q", title="events", stack="zero"),
-            color=alt.Color("event_type:N", title=None),
-            tooltip=[alt.Tooltip(_DAY, title=_DAY_TITLE), "event_type:N", "events:Q"],
+            y=alt.Y(f"{value}:Q", title=title, stack="zero"),
+            color=color,
+            tooltip=[
+                alt.Tooltip(_DAY, title=_DAY_TITLE),
+                color.shorthand,
+                alt.Tooltip(f"{value}:Q", format=","),
+            ],
         )
-        .properties(height=200)
+        .properties(height=height)
     )
 
 

@@ -45,6 +45,13 @@ class Measure:
     help: str
 
 
+def counts(*rows: tuple[str, str, str]) -> tuple[Measure, ...]:
+    """Returns a Measure of a count (1,234; change +12) per (label, column, help) row."""
+    return tuple(
+        Measure(label, column, format_count, delta_count, text) for label, column, text in rows
+    )
+
+
 def latest_day(first: date, last: date, *frames: pl.DataFrame) -> date | None:
     """Returns the newest `day` in [first, last] found in any of `frames`, or None."""
     newest = max(

@@ -35,13 +35,10 @@ INFO = frame.PageInfo(
     f"apply to every figure, rebuilt from `{SILVER_PRODUCT_EVENTS.name}` and "
     f"`{SILVER_ORDERS.name}` of the users `{SILVER_USERS.name}` gives those attributes.",
 )
-COUNTS = tuple(
-    Measure(label, column, figures.format_count, figures.delta_count, help_text)
-    for label, column, help_text in (
-        ("Viewed", "viewed", "Users entering the funnel (first product view of a day), summed."),
-        ("Carted", "carted", "Of those, users who added to cart within 24 h."),
-        ("Ordered", "ordered", "Of those, users who then ordered within 24 h of entering."),
-    )
+COUNTS = figures.counts(
+    ("Viewed", "viewed", "Users entering the funnel (first product view of a day), summed."),
+    ("Carted", "carted", "Of those, users who added to cart within 24 h."),
+    ("Ordered", "ordered", "Of those, users who then ordered within 24 h of entering."),
 )
 RATES = (
     (Measure("View → cart", "view_to_cart_rate", figures.format_ratio, figures.delta_ratio,

@@ -7,7 +7,6 @@ import streamlit as st
 
 from dashboard.data import cache
 from dashboard.shapes import charts, figures, restated
-from dashboard.shapes.figures import Measure
 from dashboard.shell import frame, widgets
 from eventlake.catalog import GOLD_LIFECYCLE_DAILY, SILVER_USER_ACTIVITY_DAILY, SILVER_USERS
 
@@ -28,15 +27,12 @@ INFO = frame.PageInfo(
     f"rebuilt from `{SILVER_USER_ACTIVITY_DAILY.name}` of the users `{SILVER_USERS.name}` gives "
     'those attributes (for them, "new" means new among the chosen users).',
 )
-MEASURES = tuple(
-    Measure(label, column, figures.format_count, figures.delta_count, help_text)
-    for label, column, help_text in (
-        ("Active", "active", "Users with any event that day (= DAU)."),
-        ("New", "new", "Active for the first time ever."),
-        ("Returning", "returning", "Also active the day before."),
-        ("Resurrecting", "resurrecting", "Back after at least one inactive day."),
-        ("Dormant", "dormant", "Active the day before, not this day."),
-    )
+MEASURES = figures.counts(
+    ("Active", "active", "Users with any event that day (= DAU)."),
+    ("New", "new", "Active for the first time ever."),
+    ("Returning", "returning", "Also active the day before."),
+    ("Resurrecting", "resurrecting", "Back after at least one inactive day."),
+    ("Dormant", "dormant", "Active the day before, not this day."),
 )
 
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
-from pathlib import Path
 
 import dagster as dg
 import polars as pl
-import pytest
 from bronze_log_rows import append_bronze, event, login, noon, order
 
 from eventlake import lake
@@ -19,15 +16,6 @@ from eventlake.settings import Settings
 from orchestration.materialize import materialize_days
 
 D1, D2 = date(2026, 3, 1), date(2026, 3, 2)
-
-
-@pytest.fixture
-def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dg.DagsterInstance]:
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    with dg.instance_for_test(temp_dir=str(home)) as inst:
-        yield inst
 
 
 def bucket(event_id: str) -> int:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import polars as pl
 import pytest
@@ -36,6 +37,30 @@ APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 
 UserRow = tuple[date, int, int, int]  # day, dau, wau, mau
 RevenueRow = tuple[date, str, int, float]  # day, currency, orders, revenue
+MakeApp = Callable[[], AppTest]  # the `app` and `sim_app` fixtures
+Put = Callable[[TableSpec, list[dict]], int]  # the `put` fixture
+Row = TypeVar("Row")
+
+FIRST_DAY = date(2024, 3, 1)
+FIVE_DAYS = [FIRST_DAY + timedelta(days=i) for i in range(5)]
+# The `five_days` fixture's rows: DAU 10, 12, 15, 40, 50; WAU 30, 35, 40, 90, 95; MAU 100,
+# 110, 150, 200, 200; EUR orders every day, USD on days 2 and 4.
+FIVE_DAYS_USERS: list[UserRow] = [
+    (FIVE_DAYS[0], 10, 30, 100),
+    (FIVE_DAYS[1], 12, 35, 110),
+    (FIVE_DAYS[2], 15, 40, 150),
+    (FIVE_DAYS[3], 40, 90, 200),
+    (FIVE_DAYS[4], 50, 95, 200),
+]
+FIVE_DAYS_REVENUE: list[RevenueRow] = [
+    (FIVE_DAYS[0], "EUR", 3, 30.0),
+    (FIVE_DAYS[1], "EUR", 2, 20.0),
+    (FIVE_DAYS[2], "EUR", 6, 60.0),
+    (FIVE_DAYS[2], "USD", 1, 9.5),
+    (FIVE_DAYS[3], "EUR", 5, 100.0),
+    (FIVE_DAYS[4], "EUR", 4, 250.0),
+    (FIVE_DAYS[4], "USD", 2, 30.0),
+]
 
 
 @pytest.fixture(autouse=True)
@@ -64,30 +89,30 @@ def revenue_frame(rows: list[RevenueRow]) -> pl.DataFrame:
     return frame.cast(dict(GOLD_REVENUE_DAILY.schema))
 
 
-@pytest.fixture
-def write_users(settings: Settings) -> Callable[[list[UserRow]], pl.DataFrame]:
-    """Returns a writer of gold/daily_active_users rows (replaces the days it covers)."""
+def _day_writer(
+    settings: Settings, spec: TableSpec, to_frame: Callable[[list[Row]], pl.DataFrame]
+) -> Callable[[list[Row]], pl.DataFrame]:
+    """Returns a writer of `spec` rows built by `to_frame` (replaces the days they cover)."""
 
-    def write(rows: list[UserRow]) -> pl.DataFrame:
-        frame = users_frame(rows)
+    def write(rows: list[Row]) -> pl.DataFrame:
+        frame = to_frame(rows)
         days = frame["day"]
-        lake.replace_days(settings, GOLD_DAILY_ACTIVE_USERS, frame, days.min(), days.max())
+        lake.replace_days(settings, spec, frame, days.min(), days.max())
         return frame
 
     return write
+
+
+@pytest.fixture
+def write_users(settings: Settings) -> Callable[[list[UserRow]], pl.DataFrame]:
+    """Returns a writer of gold/daily_active_users rows (replaces the days it covers)."""
+    return _day_writer(settings, GOLD_DAILY_ACTIVE_USERS, users_frame)
 
 
 @pytest.fixture
 def write_revenue(settings: Settings) -> Callable[[list[RevenueRow]], pl.DataFrame]:
     """Returns a writer of gold/revenue_daily rows (replaces the days it covers)."""
-
-    def write(rows: list[RevenueRow]) -> pl.DataFrame:
-        frame = revenue_frame(rows)
-        days = frame["day"]
-        lake.replace_days(settings, GOLD_REVENUE_DAILY, frame, days.min(), days.max())
-        return frame
-
-    return write
+    return _day_writer(settings, GOLD_REVENUE_DAILY, revenue_frame)
 
 
 def events_frame(times: list[datetime]) -> pl.DataFrame:
@@ -140,7 +165,7 @@ def frames() -> Frames:
     return Frames()
 
 
-def _app_factory(lake_root: str, monkeypatch: pytest.MonkeyPatch) -> Callable[[], AppTest]:
+def _app_factory(lake_root: str, monkeypatch: pytest.MonkeyPatch) -> MakeApp:
     for var in ENV_VARS.values():
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("EVENTLAKE_LAKE_ROOT", lake_root)
@@ -153,7 +178,7 @@ def _app_factory(lake_root: str, monkeypatch: pytest.MonkeyPatch) -> Callable[[]
 
 
 @pytest.fixture
-def app(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Callable[[], AppTest]:
+def app(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> MakeApp:
     """Returns a factory of AppTests of `dashboard/app.py` whose environment points at the lake."""
     return _app_factory(settings.lake_root, monkeypatch)
 
@@ -167,7 +192,7 @@ def simulated(tmp_path_factory: pytest.TempPathFactory) -> SimulatedLake:
 
 
 @pytest.fixture
-def sim_app(simulated: SimulatedLake, monkeypatch: pytest.MonkeyPatch) -> Callable[[], AppTest]:
+def sim_app(simulated: SimulatedLake, monkeypatch: pytest.MonkeyPatch) -> MakeApp:
     """Returns a factory of AppTests of the app on the simulated lake."""
     return _app_factory(simulated.settings.lake_root, monkeypatch)
 
@@ -178,7 +203,7 @@ def table_rows(spec: TableSpec, rows: list[dict]) -> pl.DataFrame:
 
 
 @pytest.fixture
-def put(settings: Settings) -> Callable[[TableSpec, list[dict]], int]:
+def put(settings: Settings) -> Put:
     """Returns an appender of hand-made rows to any table of the catalog (returns the version)."""
 
     def write(spec: TableSpec, rows: list[dict]) -> int:
@@ -187,37 +212,12 @@ def put(settings: Settings) -> Callable[[TableSpec, list[dict]], int]:
     return write
 
 
-FIRST_DAY = date(2024, 3, 1)
-
-
 @pytest.fixture
 def five_days(write_users, write_revenue) -> list[date]:
-    """Returns days 0-4, written with hand-picked figures (EUR every day, USD on days 2 and 4).
-
-    DAU 10, 12, 15, 40, 50; WAU 30, 35, 40, 90, 95; MAU 100, 110, 150, 200, 200.
-    """
-    d = [FIRST_DAY + timedelta(days=i) for i in range(5)]
-    write_users(
-        [
-            (d[0], 10, 30, 100),
-            (d[1], 12, 35, 110),
-            (d[2], 15, 40, 150),
-            (d[3], 40, 90, 200),
-            (d[4], 50, 95, 200),
-        ]
-    )
-    write_revenue(
-        [
-            (d[0], "EUR", 3, 30.0),
-            (d[1], "EUR", 2, 20.0),
-            (d[2], "EUR", 6, 60.0),
-            (d[2], "USD", 1, 9.5),
-            (d[3], "EUR", 5, 100.0),
-            (d[4], "EUR", 4, 250.0),
-            (d[4], "USD", 2, 30.0),
-        ]
-    )
-    return d
+    """Returns days 0-4, written with the hand-picked FIVE_DAYS_USERS and FIVE_DAYS_REVENUE."""
+    write_users(FIVE_DAYS_USERS)
+    write_revenue(FIVE_DAYS_REVENUE)
+    return list(FIVE_DAYS)
 
 
 @pytest.fixture
@@ -257,6 +257,20 @@ class Page:
         right after it; the restatements' list is left out)."""
         labels = [b.label for b in at.get("download_button") if "Restatements" not in b.label]
         return pl.from_pandas(at.dataframe[labels.index(f"⬇️ {name} (CSV)")].value)
+
+    @staticmethod
+    def open(
+        make: MakeApp, script: str | None = None, days: tuple[date, date] | None = None
+    ) -> AppTest:
+        """Runs the app, goes to `views/<script>` and picks `days` when given; fails on an
+        exception or an error box on the page."""
+        at = make().run()
+        if script is not None:
+            at.switch_page(f"views/{script}").run()
+        if days is not None:
+            at.date_input(key="date_range").set_value(days).run()
+        Page.assert_clean(at)
+        return at
 
     @staticmethod
     def assert_clean(at: AppTest) -> None:

@@ -7,22 +7,19 @@ fixtures; every expected figure below is worked out by hand from those rows.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import date, timedelta
 
 import polars as pl
 import streamlit as st
-from streamlit.testing.v1 import AppTest
 
-MakeApp = Callable[[], AppTest]
+from tests.dashboard.conftest import FIVE_DAYS_REVENUE, MakeApp
 
 
 def test_metrics_show_the_latest_day_and_its_change_since_the_day_before(
     app: MakeApp, five_days: list[date], page
 ) -> None:
-    at = app().run()
+    at = page.open(app)
 
-    page.assert_clean(at)
     assert page.metrics(at) == {
         "DAU": ("50", "+10"),
         "WAU": ("95", "+5"),
@@ -85,15 +82,7 @@ def test_charts_carry_the_series_of_the_range(app: MakeApp, five_days: list[date
     assert len(revenue_spec["vconcat"]) == 2  # one panel per currency
     assert "EUR" in json.dumps(revenue_spec["vconcat"][0]["transform"])
     bars = pl.concat(revenue_data).sort("day", "currency")
-    assert bars.select("day", "currency", "orders", "revenue").rows() == [
-        (d[0], "EUR", 3, 30.0),
-        (d[1], "EUR", 2, 20.0),
-        (d[2], "EUR", 6, 60.0),
-        (d[2], "USD", 1, 9.5),
-        (d[3], "EUR", 5, 100.0),
-        (d[4], "EUR", 4, 250.0),
-        (d[4], "USD", 2, 30.0),
-    ]
+    assert bars.select("day", "currency", "orders", "revenue").rows() == FIVE_DAYS_REVENUE
 
 
 def test_tables_are_shown_and_offered_as_csv(app: MakeApp, five_days: list[date]) -> None:
@@ -123,10 +112,8 @@ def test_date_filter_changes_what_is_shown_and_persists(
     app: MakeApp, forty_days: list[date], page
 ) -> None:
     d = forty_days
-    at = app().run()
-    at.date_input(key="date_range").set_value((d[5], d[20])).run()
+    at = page.open(app, days=(d[5], d[20]))
 
-    page.assert_clean(at)
     assert page.metrics(at)["DAU"] == ("120", "+1")
     assert page.metrics(at)["Revenue (EUR)"] == ("210.00 EUR", "+10.00")
     (_, activity), (_, revenue) = page.charts(at)
@@ -141,9 +128,8 @@ def test_date_filter_changes_what_is_shown_and_persists(
 def test_first_day_of_a_range_gets_its_delta_from_the_day_before_it(
     app: MakeApp, forty_days: list[date], page
 ) -> None:
-    d = forty_days
-    at = app().run()
-    at.date_input(key="date_range").set_value((d[7], d[7])).run()
+    day = forty_days[7]
+    at = page.open(app, days=(day, day))
 
     assert page.metrics(at)["DAU"] == ("107", "+1")
     assert page.metrics(at)["Orders (EUR)"] == ("8", "+1")

@@ -4,7 +4,6 @@ without read models, freshness, navigation, live refresh, bad settings, unreadab
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -15,8 +14,8 @@ from streamlit.testing.v1 import AppTest
 from dashboard.app import PAGES
 from eventlake.catalog import BRONZE_EVENTS, GOLD_DAILY_ACTIVE_USERS, GOLD_REVENUE_DAILY
 from eventlake.settings import Settings
+from tests.dashboard.conftest import MakeApp
 
-MakeApp = Callable[[], AppTest]
 Color, Direction = Metric.MetricColor, Metric.MetricDirection
 
 

@@ -15,7 +15,6 @@ import polars as pl
 import pytest
 from dashboard_lake import SimulatedLake
 from polars.testing import assert_frame_equal
-from streamlit.testing.v1 import AppTest
 
 from dashboard.app import PAGES
 from dashboard.data import intraday, overview
@@ -39,8 +38,7 @@ from eventlake.catalog import (
     SILVER_USERS,
     TableSpec,
 )
-
-MakeApp = Callable[[], AppTest]
+from tests.dashboard.conftest import MakeApp
 
 
 def gold(sim: SimulatedLake, spec: TableSpec, first: date | None = None) -> pl.DataFrame:

@@ -8,12 +8,15 @@ from collections.abc import Callable, Iterable, Mapping
 
 import polars as pl
 from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient
 
 from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS
 from eventlake.settings import Settings
 from ingest.kafka import cluster
 from ingest.kafka.cluster import TopicPartitionKey
+from ingest.tools import broker
+from ingest.write import offsets
 
 OFFSET_COLUMNS = ["kafka_topic", "kafka_partition", "kafka_offset"]
 
@@ -59,6 +62,25 @@ def true_ends(settings: Settings) -> dict[TopicPartitionKey, int]:
     """Returns the end offset of every partition of the settings' topics."""
     topics = cluster.require_topics(settings, settings.topics)
     return cluster.end_offsets(settings, cluster.partitions_of(topics))
+
+
+def recreate_topic(settings: Settings, topic: str) -> None:
+    """Deletes `topic`, waits until the broker no longer lists it, and creates it again: a new
+    incarnation of the topic, with a new topic id and offsets from 0."""
+    admin = AdminClient(cluster.client_config(settings))
+    admin.delete_topics([topic])[topic].result(timeout=10)
+    deadline = time.monotonic() + 10
+    while topic in cluster.list_topics(settings):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    broker.ensure_topics(settings, [topic])
+
+
+def caught_up(settings: Settings) -> bool:
+    """Returns True when bronze/events records every partition's offsets up to Kafka's end."""
+    ends = true_ends(settings)
+    done = offsets.txn_versions(settings, BRONZE_EVENTS, ends)
+    return all(done[key] + 1 >= end for key, end in ends.items())
 
 
 def bronze_offsets(settings: Settings) -> pl.DataFrame:

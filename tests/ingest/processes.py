@@ -15,7 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+import polars as pl
 from confluent_kafka import Consumer, Producer, TopicPartition
+from ingest_checks import assert_exactly_once, caught_up, true_ends
 
 from eventlake.settings import Settings
 from ingest.kafka import cluster
@@ -99,6 +101,19 @@ class Ingester:
             code = self.process.wait(10)
         self._out.close()
         return code
+
+
+def stop_when_caught_up(
+    settings: Settings, ingester: Ingester, *, timeout: float = 60.0
+) -> pl.DataFrame:
+    """Waits until bronze holds every offset Kafka has (the ingester alive), stops the ingester
+    (exit code 0), and asserts every offset is in bronze exactly once; returns the offsets."""
+    deadline = time.monotonic() + timeout
+    while not caught_up(settings):
+        assert time.monotonic() < deadline and ingester.alive(), ingester.text()[-2000:]
+        time.sleep(0.2)
+    assert ingester.stop() == 0, ingester.text()[-2000:]
+    return assert_exactly_once(settings, true_ends(settings))
 
 
 def message_pool(settings: Settings, n: int, *, malformed: float = 0.01, seed: int = 1) -> list:

@@ -16,22 +16,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from ingest_checks import assert_exactly_once, true_ends
-from processes import Ingester, SteadyProducer
+from processes import Ingester, SteadyProducer, stop_when_caught_up
 
 from eventlake import lake
 from eventlake.catalog import BRONZE_DEAD_LETTERS, BRONZE_EVENTS
 from eventlake.settings import Settings
-from ingest.write import offsets
 from operations import maintenance
 
 COMPACTING_S = 25.0  # how long the test compacts under the live ingester
-
-
-def caught_up(settings: Settings) -> bool:
-    ends = true_ends(settings)
-    done = offsets.txn_versions(settings, BRONZE_EVENTS, ends)
-    return all(done[key] + 1 >= end for key, end in ends.items())
 
 
 @pytest.mark.timeout(180)
@@ -61,13 +53,7 @@ def test_compaction_while_the_ingester_appends_loses_nothing(
             time.sleep(0.5)
     finally:
         produced = producer.stop()
-    deadline = time.monotonic() + 90
-    while not caught_up(settings):
-        assert time.monotonic() < deadline and ingester.alive(), ingester.text()[-2000:]
-        time.sleep(0.2)
-    assert ingester.stop() == 0, ingester.text()[-2000:]
-
-    found = assert_exactly_once(settings, true_ends(settings))
+    found = stop_when_caught_up(settings, ingester, timeout=90)
     assert found.height == produced > 20_000
 
     # Compaction really happened, repeatedly, in days the ingester kept appending to.

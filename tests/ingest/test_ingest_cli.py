@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import FAST_GROUP
 from ingest_checks import assert_exactly_once, free_port, true_ends, wait_for_commit
+from processes import EVENTLAKE, env_for
 
 from eventlake.settings import Settings
-
-EVENTLAKE = str(Path(sys.executable).parent / "eventlake")
-
-
-def env_for(settings: Settings) -> dict[str, str]:
-    return {
-        **os.environ,
-        "EVENTLAKE_LAKE_ROOT": settings.lake_root,
-        "EVENTLAKE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-        "EVENTLAKE_TOPICS": ",".join(settings.topics),
-        "EVENTLAKE_GROUP_ID": settings.group_id,
-        "EVENTLAKE_KAFKA_CONFIG": json.dumps(FAST_GROUP),
-        "EVENTLAKE_MAX_MESSAGE_BYTES": str(settings.max_message_bytes),
-    }
 
 
 def run(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -64,10 +64,10 @@ def test_identical_to_parse_when_one_field_at_a_time_is_mutated(data: st.DataObj
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_identical_to_parse_on_rfc3339_timestamps(data: st.DataObject) -> None:
-    values = []
-    for value in _simulated(data.draw(st.integers(0, 10_000)), 8):
-        envelope = msgspec.json.decode(value.value)
-        values.append(msgspec.json.encode({**envelope, "timestamp": data.draw(rfc3339())}))
+    values = [
+        msgspec.json.encode({**envelope, "timestamp": data.draw(rfc3339())})
+        for envelope in _simulated_envelopes(data, 8)
+    ]
     assert_identical(values)
 
 
@@ -75,8 +75,7 @@ def test_identical_to_parse_on_rfc3339_timestamps(data: st.DataObject) -> None:
 @given(st.data())
 def test_identical_to_parse_when_one_payload_field_is_mutated(data: st.DataObject) -> None:
     values = []
-    for value in _simulated(data.draw(st.integers(0, 10_000)), 12):
-        envelope = msgspec.json.decode(value.value)
+    for envelope in _simulated_envelopes(data, 12):
         if data.draw(st.booleans()):
             envelope["payload"] = data.draw(payload_mutations(envelope["payload"]))
         if data.draw(st.integers(0, 3)) == 0 and envelope["event_type"] in (
@@ -98,6 +97,12 @@ def _simulated(seed: int, n: int, **faults: float) -> Any:
         options, seed=seed, topics=("a", "b"), max_message_bytes=MAX_BYTES, clock=lambda: NOW_MS
     )
     return itertools.islice(stream, n)
+
+
+def _simulated_envelopes(data: st.DataObject, n: int) -> list[dict[str, Any]]:
+    """Returns `n` simulated envelopes, decoded, of a seed drawn from `data`."""
+    seed = data.draw(st.integers(0, 10_000))
+    return [msgspec.json.decode(m.value) for m in _simulated(seed, n)]
 
 
 def test_the_fast_path_takes_the_simulated_traffic_and_parse_agrees() -> None:

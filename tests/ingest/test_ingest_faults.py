@@ -20,7 +20,14 @@ from pathlib import Path
 
 import pytest
 from conftest import fresh_settings
-from ingest_checks import assert_exactly_once, events_version, free_port, true_ends, wait_for_commit
+from ingest_checks import (
+    assert_exactly_once,
+    caught_up,
+    events_version,
+    free_port,
+    true_ends,
+    wait_for_commit,
+)
 from processes import (
     Ingester,
     SteadyProducer,
@@ -28,13 +35,12 @@ from processes import (
     produce_many,
     sample_until,
     scrape,
+    stop_when_caught_up,
     total,
 )
 
-from eventlake.catalog import BRONZE_EVENTS
 from eventlake.settings import Settings
 from ingest.consume.ingester import ingest
-from ingest.write import offsets
 
 pytestmark = pytest.mark.faults
 
@@ -43,12 +49,6 @@ def drain(settings: Settings) -> None:
     """Ingests what is left, in this process, and checks every offset is in bronze once."""
     ingest(settings, until_idle=True)
     assert_exactly_once(settings, true_ends(settings))
-
-
-def caught_up(settings: Settings) -> bool:
-    ends = true_ends(settings)
-    done = offsets.txn_versions(settings, BRONZE_EVENTS, ends)
-    return all(done[key] + 1 >= end for key, end in ends.items())
 
 
 @pytest.mark.timeout(300)
@@ -138,12 +138,7 @@ def test_broker_paused_for_ten_seconds(
         ingester.wait_for("batch committed", count=ingester.commits() + 3, timeout=90)
     finally:
         producer.stop()
-    deadline = time.monotonic() + 60
-    while not caught_up(s):
-        assert time.monotonic() < deadline and ingester.alive()
-        time.sleep(0.2)
-    assert ingester.stop() == 0, ingester.text()[-2000:]
-    assert_exactly_once(s, true_ends(s))
+    stop_when_caught_up(s, ingester)
 
 
 @contextmanager
@@ -229,9 +224,4 @@ def test_lake_unwritable_for_a_while(
         assert scrape(port)["eventlake_ingest_paused"] == 0
     finally:
         producer.stop()
-    deadline = time.monotonic() + 60
-    while not caught_up(kafka_settings):
-        assert time.monotonic() < deadline and ingester.alive()
-        time.sleep(0.2)
-    assert ingester.stop() == 0, ingester.text()[-2000:]
-    assert_exactly_once(kafka_settings, true_ends(kafka_settings))
+    stop_when_caught_up(kafka_settings, ingester)

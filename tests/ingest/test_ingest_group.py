@@ -16,15 +16,14 @@ from pathlib import Path
 
 import polars as pl
 from conftest import FAST_GROUP, MAX_MESSAGE_BYTES
-from ingest_checks import assert_exactly_once, free_port, true_ends
+from ingest_checks import assert_exactly_once, caught_up, free_port, true_ends
 from processes import Ingester, sample_until, scrape
 
 from eventlake import lake
-from eventlake.catalog import BRONZE_EVENTS, BRONZE_INGEST_BATCHES
+from eventlake.catalog import BRONZE_INGEST_BATCHES
 from eventlake.settings import Settings
 from ingest.simulator import SimulationOptions, SimulationStats, simulate
 from ingest.tools import broker
-from ingest.write import offsets
 
 OWNED = "eventlake_ingest_committed_offset"  # one series per partition the ingester owns
 
@@ -70,12 +69,6 @@ def run_while_producing(
     finally:
         stop_producing.set()
         producer.join(120)
-
-
-def caught_up(settings: Settings) -> bool:
-    ends = true_ends(settings)
-    done = offsets.txn_versions(settings, BRONZE_EVENTS, ends)
-    return all(done[key] + 1 >= end for key, end in ends.items())
 
 
 def test_three_ingester_processes_share_six_partitions_and_write_every_offset_once(

@@ -6,14 +6,12 @@ import dataclasses
 import time
 
 import pytest
-from confluent_kafka.admin import AdminClient
-from ingest_checks import free_port, produce
+from ingest_checks import free_port, produce, recreate_topic
 
 from eventlake.errors import OffsetsAhead
 from eventlake.settings import Settings
 from ingest.consume.ingester import ingest
-from ingest.kafka import cluster
-from ingest.tools import broker, status_report
+from ingest.tools import status_report
 
 LOGIN = (
     b'{"event_id":"e%d","event_type":"login","aggregate_id":"u","timestamp":1700000000000,'
@@ -76,13 +74,7 @@ def test_a_recreated_topic_is_refused_not_silently_skipped(kafka_settings: Setti
     produce(kafka_settings, [(topic, b"u", LOGIN % i) for i in range(10)], partition=0)
     ingest(kafka_settings, until_idle=True)
 
-    admin = AdminClient(cluster.client_config(kafka_settings))
-    admin.delete_topics([topic])[topic].result(timeout=10)
-    deadline = time.monotonic() + 10
-    while topic in cluster.list_topics(kafka_settings):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    broker.ensure_topics(kafka_settings, [topic])
+    recreate_topic(kafka_settings, topic)
     produce(kafka_settings, [(topic, b"u", LOGIN % i) for i in range(3)], partition=0)
 
     with pytest.raises(OffsetsAhead, match=rf"{topic}/0: bronze/events holds offsets up to 9"):

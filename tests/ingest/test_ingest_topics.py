@@ -6,20 +6,17 @@ from __future__ import annotations
 import dataclasses
 import socket
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
 import polars as pl
-from confluent_kafka.admin import AdminClient
-from ingest_checks import assert_exactly_once, free_port, produce, true_ends
+from ingest_checks import assert_exactly_once, free_port, produce, recreate_topic, true_ends
 from processes import EVENTLAKE, env_for
 
 from eventlake import lake
 from eventlake.catalog import BRONZE_EVENTS
 from eventlake.settings import Settings
 from ingest.consume.ingester import ingest
-from ingest.kafka import cluster
 from ingest.tools import broker
 
 LOGIN = (
@@ -66,13 +63,7 @@ def test_a_recreated_topic_is_refused_until_reset_offsets(
     produce(kafka_settings, [(topic, b"u", LOGIN % i) for i in range(5)], partition=0)
     assert run(kafka_settings, "ingest", "--until-idle", cwd=tmp_path).returncode == 0
 
-    admin = AdminClient(cluster.client_config(kafka_settings))
-    admin.delete_topics([topic])[topic].result(timeout=10)
-    deadline = time.monotonic() + 10
-    while topic in cluster.list_topics(kafka_settings):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    broker.ensure_topics(kafka_settings, [topic])
+    recreate_topic(kafka_settings, topic)
     produce(kafka_settings, [(topic, b"u", LOGIN % (100 + i)) for i in range(20)], partition=0)
 
     refused = run(kafka_settings, "ingest", "--until-idle", cwd=tmp_path)

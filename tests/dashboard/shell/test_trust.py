@@ -7,13 +7,11 @@ a past table version shows the figures as they were, without the restatements ma
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import polars as pl
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from dashboard.data import live as live_data
 from dashboard.data.scope import EVERYONE, Scope, Segment
@@ -21,8 +19,7 @@ from dashboard.shapes import restated
 from eventlake import lake
 from eventlake.catalog import AUDIT_RESTATEMENTS, BRONZE_EVENTS, GOLD_DAILY_ACTIVE_USERS
 from eventlake.settings import Settings
-
-MakeApp = Callable[[], AppTest]
+from tests.dashboard.conftest import MakeApp
 
 
 def _today_at(hour: int) -> datetime:

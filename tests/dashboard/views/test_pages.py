@@ -6,7 +6,6 @@ page's own table. Periods: the range days 3-5 against days 0-2.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
@@ -25,29 +24,18 @@ from eventlake.catalog import (
     GOLD_SESSIONS_DAILY,
     SILVER_SESSIONS,
     SILVER_USERS,
-    TableSpec,
 )
 from eventlake.default_products import PRODUCTS
+from tests.dashboard.conftest import MakeApp, Put
 
-MakeApp = Callable[[], AppTest]
-Put = Callable[[TableSpec, list[dict]], int]
 D = [date(2024, 3, 1) + timedelta(days=i) for i in range(6)]
+LAST_THREE = (D[3], D[5])
 
 
-@pytest.fixture
-def six_days(write_users) -> list[date]:
+@pytest.fixture(autouse=True)
+def six_days(write_users) -> None:
     """Days 0-5 with active users, so the sidebar offers them."""
     write_users([(d, 10 + i, 20 + i, 30 + i) for i, d in enumerate(D)])
-    return D
-
-
-def open_page(make: MakeApp, script: str, *, last_three: bool = True) -> AppTest:
-    """Runs the app, goes to `views/<script>`, and picks days 3-5 (unless told not to)."""
-    at = make().run()
-    at.switch_page(f"views/{script}").run()
-    if last_three:
-        at.date_input(key="date_range").set_value((D[3], D[5])).run()
-    return at
 
 
 def frame_of(at: AppTest, index: int) -> pl.DataFrame:
@@ -55,7 +43,6 @@ def frame_of(at: AppTest, index: int) -> pl.DataFrame:
     return pl.from_pandas(at.dataframe[index].value)
 
 
-@pytest.mark.usefixtures("six_days")
 def test_revenue_page_totals_per_currency_against_the_previous_period(
     app: MakeApp, write_revenue, put: Put, page
 ) -> None:
@@ -74,9 +61,8 @@ def test_revenue_page_totals_per_currency_against_the_previous_period(
         {"day": D[3], "product_id": p2.product_id, "currency": "USD", "units": 1, "revenue": 8.0},
     ])  # fmt: skip
 
-    at = open_page(app, "revenue.py")
+    at = page.open(app, "revenue.py", LAST_THREE)
 
-    page.assert_clean(at)
     assert page.metrics(at) == {
         "Revenue (EUR)": ("120.00 EUR", "+60.00"),
         "Revenue (USD)": ("8.00 USD", "+3.00"),
@@ -98,11 +84,10 @@ def test_revenue_page_totals_per_currency_against_the_previous_period(
     assert {"⬇️ Revenue by day (CSV)", "⬇️ Revenue by product (CSV)"} <= labels
 
 
-@pytest.mark.usefixtures("six_days")
 def test_currency_filter_keeps_only_that_currency(app: MakeApp, write_revenue, page) -> None:
     write_revenue([(D[3], "EUR", 3, 60.0), (D[3], "USD", 2, 8.0), (D[0], "USD", 1, 2.0)])
 
-    at = open_page(app, "revenue.py")
+    at = page.open(app, "revenue.py", LAST_THREE)
     at.multiselect(key="filter_currency").set_value(["USD"]).run()
 
     page.assert_clean(at)
@@ -111,7 +96,6 @@ def test_currency_filter_keeps_only_that_currency(app: MakeApp, write_revenue, p
     assert any("Filters: currency USD" in c.value for c in at.caption)
 
 
-@pytest.mark.usefixtures("six_days")
 def test_funnel_page_sums_steps_and_rates_over_the_period(app: MakeApp, put: Put, page) -> None:
     counts = [(10, 5, 2), (20, 8, 4), (30, 10, 4), (40, 20, 10), (50, 20, 5), (10, 4, 1)]
     put(GOLD_FUNNEL_DAILY, [
@@ -120,9 +104,8 @@ def test_funnel_page_sums_steps_and_rates_over_the_period(app: MakeApp, put: Put
         for d, (v, c, o) in zip(D, counts, strict=True)
     ])  # fmt: skip
 
-    at = open_page(app, "funnel.py")
+    at = page.open(app, "funnel.py", LAST_THREE)
 
-    page.assert_clean(at)
     assert page.metrics(at) == {
         "Viewed": ("100", "+40"),
         "Carted": ("44", "+21"),
@@ -136,7 +119,6 @@ def test_funnel_page_sums_steps_and_rates_over_the_period(app: MakeApp, put: Put
     assert frame_of(at, 0)["day"].dt.date().to_list() == D[3:]
 
 
-@pytest.mark.usefixtures("six_days")
 def test_retention_page_shows_the_cohorts_of_the_range(app: MakeApp, put: Put, page) -> None:
     a, b = date(2024, 2, 26), date(2024, 3, 4)  # Mondays: the weeks of days 0 and 3
     cells = [(a, 0, 10, 10), (a, 1, 10, 4), (a, 2, 10, 2), (b, 0, 20, 20), (b, 1, 20, 6)]
@@ -145,9 +127,8 @@ def test_retention_page_shows_the_cohorts_of_the_range(app: MakeApp, put: Put, p
          "retention_rate": m / n} for w, k, n, m in cells
     ])  # fmt: skip
 
-    at = open_page(app, "retention.py", last_three=False)
+    at = page.open(app, "retention.py")
 
-    page.assert_clean(at)
     assert page.metrics(at) == {
         "Cohorts": ("2", ""),
         "Signups": ("30", ""),
@@ -159,7 +140,6 @@ def test_retention_page_shows_the_cohorts_of_the_range(app: MakeApp, put: Put, p
     assert sorted(pl.concat(data)["retention_rate"].to_list()) == [0.2, 0.3, 0.4, 1.0, 1.0]
 
 
-@pytest.mark.usefixtures("six_days")
 def test_sessions_page_weighs_durations_by_sessions(app: MakeApp, put: Put, page) -> None:
     daily = [(5, 30.0), (5, 30.0), (10, 90.0), (10, 60.0), (30, 120.0), (0, None)]
     put(GOLD_SESSIONS_DAILY, [
@@ -174,9 +154,8 @@ def test_sessions_page_weighs_durations_by_sessions(app: MakeApp, put: Put, page
                                     (D[5], 4000.0), (D[1], 10.0)])
     ])  # fmt: skip
 
-    at = open_page(app, "sessions.py")
+    at = page.open(app, "sessions.py", LAST_THREE)
 
-    page.assert_clean(at)
     assert page.metrics(at) == {
         "Sessions": ("40", "+20"),
         "Sessions per day": ("13", ""),
@@ -198,7 +177,6 @@ RFM = [  # user, frequency, monetary, segment, country
 ]
 
 
-@pytest.mark.usefixtures("six_days")
 def test_customers_page_and_its_segment_filter(app: MakeApp, put: Put, page) -> None:
     put(GOLD_CUSTOMER_RFM, [
         {"user_id": u, "recency_days": 1, "frequency": f, "monetary": m, "r_score": 3,
@@ -207,9 +185,8 @@ def test_customers_page_and_its_segment_filter(app: MakeApp, put: Put, page) -> 
     ])  # fmt: skip
     put(SILVER_USERS, [{"user_id": u, "country": c, "plan": "free"} for u, *_, c in RFM])
 
-    at = open_page(app, "customers.py", last_three=False)
+    at = page.open(app, "customers.py")
 
-    page.assert_clean(at)
     assert page.metrics(at) == {
         "Customers": ("5", ""),
         "Champions": ("40.0%", ""),
@@ -228,7 +205,6 @@ def test_customers_page_and_its_segment_filter(app: MakeApp, put: Put, page) -> 
     assert sorted(frame_of(at, 1)["user_id"]) == ["u1", "u3"]
 
 
-@pytest.mark.usefixtures("six_days")
 def test_products_page_sums_and_ranks_products(app: MakeApp, put: Put, page) -> None:
     p1, p2 = PRODUCTS[0], PRODUCTS[30]
     rows = [
@@ -240,9 +216,8 @@ def test_products_page_sums_and_ranks_products(app: MakeApp, put: Put, page) -> 
          "add_to_carts": c, "units": u, "revenue": r} for d, p, v, c, u, r in rows
     ])  # fmt: skip
 
-    at = open_page(app, "products.py")
+    at = page.open(app, "products.py", LAST_THREE)
 
-    page.assert_clean(at)
     assert page.metrics(at) == {
         "Product views": ("80", "+70"),
         "Add-to-carts": ("10", "+8"),
@@ -256,7 +231,6 @@ def test_products_page_sums_and_ranks_products(app: MakeApp, put: Put, page) -> 
     ]
 
 
-@pytest.mark.usefixtures("six_days")
 def test_lifecycle_page_shows_the_latest_day_against_the_day_before(
     app: MakeApp, put: Put, page
 ) -> None:
@@ -266,9 +240,8 @@ def test_lifecycle_page_shows_the_latest_day_against_the_day_before(
         for d, (n, r, s, o) in zip(D, groups, strict=True)
     ])  # fmt: skip
 
-    at = open_page(app, "lifecycle.py")
+    at = page.open(app, "lifecycle.py", LAST_THREE)
 
-    page.assert_clean(at)
     assert page.metrics(at) == {
         "Active": ("12", "+3"),
         "New": ("6", "+5"),
@@ -280,7 +253,6 @@ def test_lifecycle_page_shows_the_latest_day_against_the_day_before(
     assert bars.filter(pl.col("group") == "dormant")["users"].to_list() == [-4, -2, -3]
 
 
-@pytest.mark.usefixtures("six_days")
 def test_restated_figures_are_marked_with_their_reason(
     app: MakeApp, write_revenue, put: Put, page
 ) -> None:
@@ -292,7 +264,7 @@ def test_restated_figures_are_marked_with_their_reason(
         "run_id": "run-1",
     }])  # fmt: skip
 
-    at = open_page(app, "revenue.py")
+    at = page.open(app, "revenue.py", LAST_THREE)
 
     by_day = frame_of(at, 0)
     marks = dict(zip(by_day["day"].dt.date(), by_day["restated"], strict=True))

@@ -7,13 +7,12 @@ import dataclasses
 import json
 import socket
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from confluent_kafka import Producer
-from streamlit.testing.v1 import AppTest
 
 from dashboard.data import kafka
 from dashboard.data.scope import Scope
@@ -25,15 +24,12 @@ from eventlake.catalog import (
     BRONZE_INGEST_BATCHES,
     GOLD_REVENUE_DAILY,
     SILVER_EVENTS,
-    TableSpec,
 )
 from eventlake.errors import BrokerUnavailable
 from eventlake.log_rules import offset_app_id
 from eventlake.settings import Settings
 from ingest.tools import broker
-
-MakeApp = Callable[[], AppTest]
-Put = Callable[[TableSpec, list[dict]], int]
+from tests.dashboard.conftest import MakeApp, Put
 
 
 def batch(minutes_ago: float, events: int, ranges: list[tuple[str, int, int, int]]) -> dict:
@@ -84,18 +80,12 @@ def pipeline_lake(put: Put, settings: Settings, frames) -> None:
     ])  # fmt: skip
 
 
-def open_page(make: MakeApp, script: str) -> AppTest:
-    at = make().run()
-    return at.switch_page(f"views/{script}").run()
-
-
 @pytest.mark.usefixtures("pipeline_lake")
 def test_pipeline_page_shows_ingest_dead_letters_tables_and_reconciliation(
     app: MakeApp, page
 ) -> None:
-    at = open_page(app, "pipeline.py")
+    at = page.open(app, "pipeline.py")
 
-    page.assert_clean(at)
     shown = page.metrics(at)
     assert shown["Events, last 60 min"] == ("600", "")
     assert shown["p90 batch latency"] == ("250 ms", "")
@@ -119,9 +109,8 @@ def test_pipeline_page_shows_ingest_dead_letters_tables_and_reconciliation(
 def test_pipeline_page_without_ingest_rows_says_so(app: MakeApp, write_users, page) -> None:
     write_users([(date(2024, 3, 1), 1, 1, 1)])
 
-    at = open_page(app, "pipeline.py")
+    at = page.open(app, "pipeline.py")
 
-    page.assert_clean(at)
     captions = " ".join(c.value for c in at.caption)
     assert "No micro-batch committed" in captions and "No reconciliation has run yet" in captions
 
@@ -187,7 +176,7 @@ def explorer_lake(put: Put, write_users) -> None:
 
 @pytest.mark.usefixtures("explorer_lake")
 def test_explorer_shows_every_copy_of_an_event_and_what_silver_kept(app: MakeApp, page) -> None:
-    at = open_page(app, "explorer.py")
+    at = page.open(app, "explorer.py")
     at.radio(key="explorer_mode").set_value("An event by id").run()
     at.text_input(key="explorer_event_id").set_value("e1").run()
 
@@ -205,7 +194,7 @@ def test_explorer_shows_every_copy_of_an_event_and_what_silver_kept(app: MakeApp
 
 @pytest.mark.usefixtures("explorer_lake")
 def test_explorer_shows_the_history_of_a_user(app: MakeApp, page) -> None:
-    at = open_page(app, "explorer.py")
+    at = page.open(app, "explorer.py")
     at.text_input(key="explorer_aggregate_id").set_value("u1").run()
 
     page.assert_clean(at)
@@ -225,7 +214,7 @@ def test_an_event_id_is_looked_for_in_every_day_unless_the_selected_days_are_ask
     app: MakeApp, write_users, page
 ) -> None:
     write_users([(date(2024, 5, 20), 1, 1, 1)])  # the range: April 21 - May 20; e1: March 1
-    at = open_page(app, "explorer.py")
+    at = page.open(app, "explorer.py")
     at.radio(key="explorer_mode").set_value("An event by id").run()
     at.text_input(key="explorer_event_id").set_value("e1").run()
 
