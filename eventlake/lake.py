@@ -9,7 +9,7 @@ the same code runs on a local folder or object storage. The only module that imp
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import polars as pl
@@ -425,36 +425,3 @@ def replace_all(settings: Settings, spec: TableSpec, frame: pl.DataFrame) -> int
     table = ensure_table(settings, spec)
     _write(table, spec, frame, "overwrite", mode="overwrite")
     return table.version()
-
-
-# Commit history with its custom metadata: the event-to-gold latency reads each gold table's
-# commits (operations/freshness.py, docs/operations.md "Event to gold latency").
-HISTORY_LIMIT = 2_000  # the most commits `commits_since` reads of one table
-
-
-def commits_since(
-    settings: Settings, spec: TableSpec, since: datetime, *, limit: int = HISTORY_LIMIT
-) -> list[dict[str, object]]:
-    """Returns the table's commits made at or after `since`, newest first (none when the table
-    does not exist): each the Delta history entry, its custom metadata among its keys, with
-    `version` and `timestamp` (a UTC datetime).
-
-    Reads the newest commits in growing pages until one is older than `since`, and at most
-    `limit` commits: past that, the oldest commits of the window are left out.
-    """
-    table = open_table(settings, spec)
-    if table is None:
-        return []
-    page = 64
-    while True:
-        entries = history(table, spec, min(page, limit))
-        oldest = min((int(e.get("timestamp", 0)) for e in entries), default=0)
-        if len(entries) < page or page >= limit or oldest < since.timestamp() * 1000:
-            break
-        page *= 4
-    rows = []
-    for entry in entries:  # delta-rs lists the newest first
-        moment = datetime.fromtimestamp(int(entry.get("timestamp", 0)) / 1000, tz=UTC)
-        if moment >= since and entry.get("version") is not None:
-            rows.append({**entry, "version": int(entry["version"]), "timestamp": moment})
-    return rows

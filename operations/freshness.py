@@ -33,6 +33,7 @@ from eventlake.log_rules import GOLD_BRONZE_KEY, WINNER_ORDER, decode_day_versio
 from eventlake.settings import Settings
 
 WINDOW = timedelta(minutes=60)
+HISTORY_LIMIT = 2_000  # the most commits `commits_since` reads of one table
 TARGET_SECONDS = 60.0  # docs/service-levels.md, "freshness"
 # Histogram bucket bounds in seconds (Prometheus `le`); the freshness target is 60 s
 # (docs/service-levels.md).
@@ -143,6 +144,34 @@ def produced(settings: Settings, since: datetime, until: datetime) -> pl.DataFra
     )
 
 
+def commits_since(
+    settings: Settings, spec: TableSpec, since: datetime, *, limit: int = HISTORY_LIMIT
+) -> list[dict[str, object]]:
+    """Returns the table's commits made at or after `since`, newest first (none when the table
+    does not exist): each the Delta history entry, its custom metadata among its keys, with
+    `version` and `timestamp` (a UTC datetime).
+
+    Reads the newest commits in growing pages until one is older than `since`, and at most
+    `limit` commits: past that, the oldest commits of the window are left out.
+    """
+    table = lake.open_table(settings, spec)
+    if table is None:
+        return []
+    page = 64
+    while True:
+        entries = lake.history(table, spec, min(page, limit))
+        oldest = min((int(e.get("timestamp", 0)) for e in entries), default=0)
+        if len(entries) < page or page >= limit or oldest < since.timestamp() * 1000:
+            break
+        page *= 4
+    rows = []
+    for entry in entries:  # delta-rs lists the newest first
+        moment = datetime.fromtimestamp(int(entry.get("timestamp", 0)) / 1000, tz=UTC)
+        if moment >= since and entry.get("version") is not None:
+            rows.append({**entry, "version": int(entry["version"]), "timestamp": moment})
+    return rows
+
+
 def gold_commits(
     settings: Settings, spec: TableSpec, since: datetime, until: datetime
 ) -> pl.DataFrame:
@@ -150,7 +179,7 @@ def gold_commits(
     version it reflects for that day and when it was committed (epoch seconds). Commits without
     the metadata (maintenance, writes older than it) are left out."""
     rows = []
-    for commit in lake.commits_since(settings, spec, since):
+    for commit in commits_since(settings, spec, since):
         moment, text = commit["timestamp"], commit.get(GOLD_BRONZE_KEY)
         if not isinstance(moment, datetime) or moment > until or not isinstance(text, str):
             continue

@@ -30,7 +30,7 @@ def event_to_gold(settings: Settings, scope: Scope) -> pl.DataFrame:
     """Returns one row per gold day table: the window's events, how many it counted, their
     p50/p99/max latency in seconds, and the pending events (how many, the oldest one's age), as
     of the scope's moment (None: now). As of a moment long past, more than 2,000 commits of a
-    table ago (`lake.HISTORY_LIMIT`), its events show as pending: the history read stops there."""
+    table ago (`operations.freshness.HISTORY_LIMIT`), its events show as pending: the history read stops there."""
     measured = freshness.measure(settings, now=scope.as_of)
     rows = [
         (t.table, measured.events, t.counted, t.p50_s, t.p99_s, t.max_s, t.pending,

@@ -174,8 +174,8 @@ def test_commits_since_pages_back_to_the_window_and_stops_at_the_limit(settings:
     times = [gold_commit(settings, GOLD_REVENUE_DAILY, {D: v}) for v in range(1, 71)]
     since = times[4] + timedelta(microseconds=1)  # history times are in milliseconds
 
-    commits = lake.commits_since(settings, GOLD_REVENUE_DAILY, since)
-    newest = lake.commits_since(settings, GOLD_REVENUE_DAILY, since, limit=10)
+    commits = freshness.commits_since(settings, GOLD_REVENUE_DAILY, since)
+    newest = freshness.commits_since(settings, GOLD_REVENUE_DAILY, since, limit=10)
 
     in_window = [t for t in times if t >= since]
     assert [c["timestamp"] for c in commits] == in_window[::-1]  # newest first
@@ -184,4 +184,4 @@ def test_commits_since_pages_back_to_the_window_and_stops_at_the_limit(settings:
         [(D, D, 69)],
     ]
     assert [c["version"] for c in newest] == list(range(70, 60, -1))  # v0 created the table
-    assert lake.commits_since(settings, GOLD_DAILY_ACTIVE_USERS, since) == []  # no table
+    assert freshness.commits_since(settings, GOLD_DAILY_ACTIVE_USERS, since) == []  # no table

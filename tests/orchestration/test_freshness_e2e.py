@@ -79,7 +79,7 @@ def test_every_event_reaches_every_gold_table_within_the_test_and_status_shows_i
     # Each gold commit recorded the bronze version silver's day reflected.
     silver = lake.open_table(settings, SILVER_EVENTS)
     for spec in GOLD_DAY_TABLES:
-        (newest, *_) = lake.commits_since(settings, spec, datetime.fromtimestamp(started, UTC))
+        (newest, *_) = freshness.commits_since(settings, spec, datetime.fromtimestamp(started, UTC))
         recorded = {
             day: version
             for first, last, version in decode_day_versions(str(newest[GOLD_BRONZE_KEY]))

@@ -22,6 +22,7 @@ from eventlake.catalog import (
 )
 from eventlake.log_rules import GOLD_BRONZE_KEY, encode_day_versions
 from eventlake.settings import Settings
+from operations import freshness
 
 Put = Callable[[TableSpec, list[dict]], int]
 DAY = datetime.now(UTC).date() - timedelta(days=2)
@@ -31,7 +32,7 @@ def gold_commit(settings: Settings, spec: TableSpec, day: date, version: int) ->
     """Rewrites `day` of `spec` reflecting bronze `version`; returns the commit's time."""
     metadata = {GOLD_BRONZE_KEY: encode_day_versions({day: version})}
     lake.replace_days(settings, spec, spec.empty(), day, day, metadata=metadata)
-    (newest, *_) = lake.commits_since(settings, spec, datetime.now(UTC) - timedelta(minutes=5))
+    (newest, *_) = freshness.commits_since(settings, spec, datetime.now(UTC) - timedelta(minutes=5))
     assert isinstance(newest["timestamp"], datetime)
     return newest["timestamp"]
 
