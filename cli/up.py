@@ -47,8 +47,9 @@ run_coordinator:
         limit: 1
       - key: eventlake/lane.whole
         limit: 1
-# a run that failed runs again once (a run `up` ended because its worker stopped with the
-# previous stack is not retried by Dagster: `up` asks the bronze sensor for its days again)
+# a run that failed runs again once, the loop's runs with all their steps (orchestration/
+# jobs.py); runs `up` ended because their workers stopped with the previous stack are not
+# retried by Dagster: `up` asks the bronze sensor for their days again
 run_retries:
   enabled: true
   max_retries: 1

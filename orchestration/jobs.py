@@ -124,4 +124,8 @@ def tables_job(
         partitions_def=partitions_def,
         executor_def=dg.in_process_executor,
         description=description,
+        # A retried run reads the log again in every step: a retry from the failed steps only
+        # would keep the silver its first attempt read, and the sensors take the retry (a
+        # waiting run of those days) for the newer work they would otherwise request.
+        tags={"dagster/retry_strategy": "ALL_STEPS"},
     )

@@ -163,7 +163,7 @@ def test_up_serves_live_figures_stops_on_ctrl_c_and_resumes(tmp_path: Path) -> N
         assert event_id in set(bronze(settings)["event_id"]), "the posted event is not in bronze"
 
         # An order posted now and a late one (placed three days ago) reach gold within the
-        # freshness promise while the stream goes on; the stream runs for 3 minutes in all.
+        # freshness promise while the stream goes on; the stream runs 2 minutes at least.
         key = (tmp_path / "state" / "api-write-key").read_text()
         now = datetime.now(UTC)
         posted = {now.date(): 12.5, (now - timedelta(days=3)).date(): 7.25}
@@ -171,7 +171,9 @@ def test_up_serves_live_figures_stops_on_ctrl_c_and_resumes(tmp_path: Path) -> N
         for day, amount in posted.items():
             post_order(api, key, now - (now.date() - day), amount)
         in_gold: dict[date, float] = {}
-        while time.monotonic() < max(posted_at + FRESHNESS_S * 2, started + 180):
+        while time.monotonic() < posted_at + FRESHNESS_S * 2:
+            if len(in_gold) == len(posted) and time.monotonic() > started + 120:
+                break
             assert up.poll() is None, first.read_text()[-3000:]
             depths.append(runs_in(home, WAITING))
             chf = lake.scan(settings, GOLD_REVENUE_DAILY).filter(pl.col("currency") == "CHF")
@@ -233,8 +235,8 @@ def test_up_serves_live_figures_stops_on_ctrl_c_and_resumes(tmp_path: Path) -> N
             assert up.poll() is None, third.read_text()[-3000:]
             if opened is None and port_open(dagster):
                 opened = time.monotonic()
-            # the daemon's sensors tick within 30 s of the webserver answering
-            settled = opened is not None and time.monotonic() - opened > 30
+            # the daemon's sensors tick within 20 s of the webserver answering
+            settled = opened is not None and time.monotonic() - opened > 20
             idle = idle + 1 if settled and not runs_in(home, UNFINISHED) else 0
             time.sleep(5)
         assert idle >= 3, "runs still waiting or running 4 minutes after the start"
@@ -282,7 +284,7 @@ def test_runs_left_unfinished_are_ended_and_their_days_asked_for_again(tmp_path:
     assert restart.stopped_since(home) is None
     restart.mark_stopping(home)
     stop_began = restart.stopped_since(home) or 0
-    assert time.time() - 1 < stop_began <= time.time()
+    assert abs(time.time() - stop_began) < 1
     assert restart.stopped_since(home) is None  # once only: a later crash redoes no more
     other = date(2026, 3, 2)
     with dg.DagsterInstance.from_config(str(home)) as instance:

@@ -68,6 +68,8 @@ def test_definitions_are_loadable_with_lineage_and_windows(settings: Settings) -
     assert sensors["bronze_commits"].minimum_interval_seconds == 5
     for job in ("ingested_days", "follow_ups", "whole_tables"):  # steps share the run's process
         assert defs.resolve_job_def(job).executor_def.name == "in_process", job
+        # a retry reads the log again in every step, silver included
+        assert defs.resolve_job_def(job).tags["dagster/retry_strategy"] == "ALL_STEPS", job
     assert all(s.default_status == dg.DefaultScheduleStatus.RUNNING for s in defs.schedules)
     assert {"close_yesterday", "lake_maintenance_nightly"} <= {s.name for s in defs.schedules}
     blocking = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys
