@@ -163,7 +163,7 @@ def test_up_serves_live_figures_stops_on_ctrl_c_and_resumes(tmp_path: Path) -> N
         assert event_id in set(bronze(settings)["event_id"]), "the posted event is not in bronze"
 
         # An order posted now and a late one (placed three days ago) reach gold within the
-        # freshness promise while the stream goes on; the stream runs 2 minutes at least.
+        # freshness promise while the stream goes on (for 100 s at least since the start).
         key = (tmp_path / "state" / "api-write-key").read_text()
         now = datetime.now(UTC)
         posted = {now.date(): 12.5, (now - timedelta(days=3)).date(): 7.25}
@@ -172,7 +172,7 @@ def test_up_serves_live_figures_stops_on_ctrl_c_and_resumes(tmp_path: Path) -> N
             post_order(api, key, now - (now.date() - day), amount)
         in_gold: dict[date, float] = {}
         while time.monotonic() < posted_at + FRESHNESS_S * 2:
-            if len(in_gold) == len(posted) and time.monotonic() > started + 120:
+            if len(in_gold) == len(posted) and time.monotonic() > started + 100:
                 break
             assert up.poll() is None, first.read_text()[-3000:]
             depths.append(runs_in(home, WAITING))
@@ -189,60 +189,37 @@ def test_up_serves_live_figures_stops_on_ctrl_c_and_resumes(tmp_path: Path) -> N
     assert code == 0, first.read_text()[-3000:]
     assert not any(port_open(p) for p in (broker, dagster, dashboard, api))
 
-    # Started again in the same folder: a new, empty broker, the same lake and Dagster home.
+    # Started again in the same folder, without traffic: a new, empty broker, the same lake and
+    # Dagster home. The stop above left the stream's last commits unread by the loop: the stack
+    # picks that work up and ingests what is posted to the new topics; once its runs are done,
+    # gold equals a rebuild from the log.
     kept = bronze(settings)
-    # DAU of a day can exceed these counts only with users of events ingested after the restart
-    users = dict(kept.group_by("event_date").agg(pl.col("user_id").drop_nulls().n_unique()).rows())
-    before = pl.col("day").replace_strict(users, default=0, return_dtype=pl.Int64)
-    restarted_at = datetime.now(UTC)
     second = tmp_path / "up-again.log"
-    with second.open("wb") as log:
-        up = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 300
-        new = dau = pl.DataFrame()
-        while time.monotonic() < deadline:
-            assert up.poll() is None, second.read_text()[-3000:]
-            new = bronze(settings).filter(pl.col("ingested_at") > restarted_at)
-            dau = lake.scan(settings, GOLD_DAILY_ACTIVE_USERS).collect()
-            grown = dau.filter(pl.col("dau") > before)
-            if new.height and grown.height:
-                break
-            time.sleep(2)
-        text = second.read_text()
-        assert new.height, "no new events in bronze within 5 minutes of the restart"
-        assert grown.height, "no new events in gold within 5 minutes of the restart"
-        assert "follows the new topics from offset 0" in text, text
-        assert f"keeping the lake of the previous run: {kept.height:,} events" in text, text
-        # neither the history (seed 1) nor the first steady stream (seed 2) is sent again
-        assert "seeding" not in text
-        assert new.join(kept, on="event_id", how="semi").is_empty()
-    finally:
-        code = stop(up)
-    text = second.read_text()
-    assert code == 0 and "exited with code" not in text, text[-3000:]
-    assert not any(port_open(p) for p in (broker, dagster, dashboard))
-
-    # That stop left the stream's last commits unread by the loop. Started once more without
-    # traffic, the stack picks that work up; once its runs are done, gold equals a rebuild.
-    third = tmp_path / "up-quiet.log"
     quiet = [*cmd[: cmd.index("--history-events")], "--history-events", "0", "--rate", "0"]
-    with third.open("wb") as log:
+    with second.open("wb") as log:
         up = subprocess.Popen(quiet, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline, idle, opened = time.monotonic() + 240, 0, None
+        deadline, idle, opened, event_id = time.monotonic() + 240, 0, None, None
         while time.monotonic() < deadline and idle < 3:  # no run for 3 looks 5 s apart
-            assert up.poll() is None, third.read_text()[-3000:]
-            if opened is None and port_open(dagster):
+            assert up.poll() is None, second.read_text()[-3000:]
+            if opened is None and port_open(dagster) and http_ok(f"http://127.0.0.1:{api}/health"):
                 opened = time.monotonic()
+                event_id = post_event(api, key)["results"][0]["event_id"]
             # the daemon's sensors tick within 20 s of the webserver answering
             settled = opened is not None and time.monotonic() - opened > 20
             idle = idle + 1 if settled and not runs_in(home, UNFINISHED) else 0
             time.sleep(5)
         assert idle >= 3, "runs still waiting or running 4 minutes after the start"
+        text = second.read_text()
+        assert "follows the new topics from offset 0" in text, text
+        assert f"keeping the lake of the previous run: {kept.height:,} events" in text, text
+        assert "seeding" not in text
+        assert event_id in set(bronze(settings)["event_id"]), "the posted event is not in bronze"
     finally:
         code = stop(up)
-    assert code == 0, third.read_text()[-3000:]
+    text = second.read_text()
+    assert code == 0 and "exited with code" not in text, text[-3000:]
+    assert not any(port_open(p) for p in (broker, dagster, dashboard, api))
     first_day = max(bronze(settings)["event_date"].min(), settings.start_date)
     reconciled = subprocess.run(
         [sys.executable, "-m", "cli.main", "reconcile", "--no-heal", "--from", str(first_day),
