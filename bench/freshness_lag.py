@@ -26,6 +26,7 @@ import polars as pl
 from eventlake import lake
 from eventlake.catalog import BRONZE_EVENTS, BRONZE_INGEST_BATCHES, GOLD_DAY_TABLES, SILVER_EVENTS
 from eventlake.settings import Settings
+from operations.freshness import in_bronze_versions
 from operations.freshness import latencies as latencies  # re-exported: the same join
 
 GOLD_DAY_KEYS = [dg.AssetKey(t.asset_key) for t in GOLD_DAY_TABLES]
@@ -33,20 +34,8 @@ _PAGE = 10_000
 
 
 def produced(settings: Settings, since: datetime, until: datetime) -> pl.DataFrame:
-    """One row per registered bronze event produced in [since, until): its day, Kafka position,
-    produce time (epoch seconds) and the bronze version that holds it."""
-    ranges = pl.Struct({"topic": pl.String, "partition": pl.Int64, "first": pl.Int64,
-                        "last": pl.Int64})  # fmt: skip
-    batches = (
-        lake.scan(settings, BRONZE_INGEST_BATCHES)
-        .select("events_version", pl.col("offset_ranges").str.json_decode(pl.List(ranges)))
-        .explode("offset_ranges")
-        .unnest("offset_ranges")
-        .rename({"topic": "kafka_topic", "partition": "kafka_partition"})
-        .with_columns(pl.col("kafka_partition").cast(pl.Int32))
-        .collect()
-        .sort("first")
-    )
+    """One row per registered bronze event produced in [since, until): its day, produce time
+    (epoch seconds) and the bronze version that holds it (every copy, as the load sent it)."""
     events = (
         lake.scan(settings, BRONZE_EVENTS)
         .filter(
@@ -56,25 +45,13 @@ def produced(settings: Settings, since: datetime, until: datetime) -> pl.DataFra
         .select(
             "event_date",
             "kafka_topic",
-            pl.col("kafka_partition").cast(pl.Int32),
+            "kafka_partition",
             "kafka_offset",
             produced_s=pl.col("kafka_timestamp").dt.epoch("us") / 1e6,
         )
         .collect()
-        .sort("kafka_offset")
     )
-    return (
-        events.join_asof(
-            batches,
-            left_on="kafka_offset",
-            right_on="first",
-            by=["kafka_topic", "kafka_partition"],
-            strategy="backward",
-            check_sortedness=False,  # sorted above; polars cannot verify it within groups
-        )
-        .filter(pl.col("kafka_offset") <= pl.col("last"))
-        .select("event_date", "produced_s", bronze_version="events_version")
-    )
+    return in_bronze_versions(events, lake.scan(settings, BRONZE_INGEST_BATCHES))
 
 
 def materializations(instance: dg.DagsterInstance, key: dg.AssetKey) -> list[dg.EventLogRecord]:

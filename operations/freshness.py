@@ -100,16 +100,8 @@ def produced(settings: Settings, since: datetime, until: datetime) -> pl.DataFra
     """One row per event produced in [since, until) and in bronze by `until`: its day, produce
     time (epoch seconds) and the bronze version that holds it (the first copy of an id only;
     days after `until`'s or before the start date left out)."""
-    batches = (
-        lake.scan(settings, BRONZE_INGEST_BATCHES)
-        .filter(pl.col("committed_at").is_between(since - CLOCK_MARGIN, until))
-        .select("events_version", pl.col("offset_ranges").str.json_decode(_RANGES))
-        .explode("offset_ranges")
-        .unnest("offset_ranges")
-        .rename({"topic": "kafka_topic", "partition": "kafka_partition"})
-        .with_columns(pl.col("kafka_partition").cast(pl.Int32))
-        .collect()
-        .sort("first")
+    batches = lake.scan(settings, BRONZE_INGEST_BATCHES).filter(
+        pl.col("committed_at").is_between(since - CLOCK_MARGIN, until)
     )
     events = (
         lake.scan(settings, BRONZE_EVENTS)
@@ -127,12 +119,29 @@ def produced(settings: Settings, since: datetime, until: datetime) -> pl.DataFra
         .collect()
         .sort(WINNER_ORDER)
         .unique("event_id", keep="first", maintain_order=True)
+    )
+    return in_bronze_versions(events, batches)
+
+
+def in_bronze_versions(events: pl.DataFrame, batches: pl.LazyFrame) -> pl.DataFrame:
+    """Returns `events` (bronze rows with their Kafka position and `produced_s`) as their day,
+    produce time and the bronze version that holds each: the `events_version` of the
+    bronze/ingest_batches row whose offset ranges hold its offset (events in none are left out).
+    """
+    ranges = (
+        batches.select("events_version", pl.col("offset_ranges").str.json_decode(_RANGES))
+        .explode("offset_ranges")
+        .unnest("offset_ranges")
+        .rename({"topic": "kafka_topic", "partition": "kafka_partition"})
         .with_columns(pl.col("kafka_partition").cast(pl.Int32))
-        .sort("kafka_offset")
+        .collect()
+        .sort("first")
     )
     return (
-        events.join_asof(
-            batches,
+        events.with_columns(pl.col("kafka_partition").cast(pl.Int32))
+        .sort("kafka_offset")
+        .join_asof(
+            ranges,
             left_on="kafka_offset",
             right_on="first",
             by=["kafka_topic", "kafka_partition"],

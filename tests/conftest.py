@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -54,3 +55,18 @@ def trace_into(exporter: InMemorySpanExporter) -> TracerProvider:
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     tracing.use(provider)
     return provider
+
+
+@pytest.fixture(scope="module")
+def local_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real local broker (the bundled Tansu) for the tests of one module; its address."""
+    from ingest.tools import broker
+
+    state: Path = tmp_path_factory.mktemp("broker")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    bootstrap = f"127.0.0.1:{port}"
+    broker.start(Settings.from_env(env={}, kafka_bootstrap=bootstrap), state_dir=state, topics=())
+    yield bootstrap
+    broker.stop(state_dir=state, timeout=1.0)

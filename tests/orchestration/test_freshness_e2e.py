@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import socket
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -29,19 +26,6 @@ from operations import freshness
 from orchestration.materialize import materialize_days
 
 EVENTS = 40
-
-
-@pytest.fixture(scope="module")
-def local_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real local broker (the bundled Tansu)."""
-    state: Path = tmp_path_factory.mktemp("broker")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    bootstrap = f"127.0.0.1:{port}"
-    broker.start(Settings.from_env(env={}, kafka_bootstrap=bootstrap), state_dir=state, topics=())
-    yield bootstrap
-    broker.stop(state_dir=state, timeout=1.0)
 
 
 def login(i: int, now_ms: int) -> bytes:

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import socket
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from confluent_kafka import Producer
@@ -113,19 +110,6 @@ def test_pipeline_page_without_ingest_rows_says_so(app: MakeApp, write_users, pa
 
     captions = " ".join(c.value for c in at.caption)
     assert "No micro-batch committed" in captions and "No reconciliation has run yet" in captions
-
-
-@pytest.fixture(scope="module")
-def local_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real local broker (the bundled Tansu) for the lag test."""
-    state: Path = tmp_path_factory.mktemp("broker")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    bootstrap = f"127.0.0.1:{port}"
-    broker.start(Settings.from_env(env={}, kafka_bootstrap=bootstrap), state_dir=state, topics=())
-    yield bootstrap
-    broker.stop(state_dir=state, timeout=1.0)
 
 
 def test_kafka_end_offsets_give_the_lag_per_partition(
