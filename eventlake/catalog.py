@@ -589,6 +589,21 @@ TABLES: tuple[TableSpec, ...] = (
 )
 BY_NAME: dict[str, TableSpec] = {t.name: t for t in TABLES}
 
+# The silver tables in build order (the log's copy, its id index, the typed tables, sessions;
+# then users, rebuilt whole), for the parts that act on the whole layer (reconciliation).
+SILVER_TABLES: tuple[TableSpec, ...] = (
+    SILVER_EVENTS,
+    SILVER_EVENT_INDEX,
+    SILVER_ORDERS,
+    SILVER_ORDER_ITEMS,
+    SILVER_PRODUCT_EVENTS,
+    SILVER_USER_SIGNUPS,
+    SILVER_USER_ACTIVITY_DAILY,
+    SILVER_SESSIONS,
+    SILVER_USERS,
+)
+SILVER_DAY_TABLES: tuple[TableSpec, ...] = tuple(t for t in SILVER_TABLES if t.day_column)
+
 # The gold tables, for the parts that act on the whole layer (one list, here), in the order the read models are built and reported: the day tables, then the tables
 # rebuilt whole from the whole history (no day column).
 GOLD_TABLES: tuple[TableSpec, ...] = (

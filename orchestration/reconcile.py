@@ -34,14 +34,20 @@ from tqdm import tqdm
 from assets.day_range import days_between
 from assets.restatements import CAUSE_TAG
 from eventlake import lake
-from eventlake.catalog import AUDIT_RECONCILIATION, BRONZE_EVENTS, GOLD_TABLES, TableSpec
+from eventlake.catalog import (
+    AUDIT_RECONCILIATION,
+    BRONZE_EVENTS,
+    GOLD_TABLES,
+    SILVER_TABLES,
+    TableSpec,
+)
 from eventlake.errors import ConfigError, EventlakeError, LakeError
 from eventlake.settings import Settings
 from operations.reconcile_compare import PartitionDiff, compare_table
 from orchestration.bronze_log import all_event_days, touched_since
 from orchestration.materialize import materialize_days
 from orchestration.partitions import check_bounds
-from orchestration.reconcile_heal import SILVER_TABLES, Partition, heal_partitions, heal_silver
+from orchestration.reconcile_heal import Partition, heal_partitions, heal_silver
 
 RECONCILIATION_TAG = "eventlake/reconciliation"  # links healing runs to the report's run_id
 MAX_LOG_ENTRIES = 10_000  # commit entries read to learn which days moved during the run

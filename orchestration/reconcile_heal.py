@@ -10,16 +10,12 @@ from datetime import date
 
 import dagster as dg
 
-from eventlake.catalog import GOLD_TABLES, SILVER_USERS, TableSpec
+from eventlake.catalog import GOLD_TABLES, SILVER_DAY_TABLES, SILVER_TABLES, SILVER_USERS, TableSpec
 from eventlake.settings import Settings
 from operations.reconcile_compare import PartitionDiff, compare_table
-from orchestration.materialize import READ_MODELS, materialize_days
+from orchestration.materialize import materialize_days
 from orchestration.partitions import day_ranges
 
-SILVER_DAY_TABLES: tuple[TableSpec, ...] = tuple(
-    t for t in READ_MODELS if t.layer == "silver" and t.day_column is not None
-)
-SILVER_TABLES: tuple[TableSpec, ...] = (*SILVER_DAY_TABLES, SILVER_USERS)
 Partition = tuple[str, date | None]  # (table name, day; None for a whole table)
 
 

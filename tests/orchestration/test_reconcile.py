@@ -22,6 +22,7 @@ from eventlake.catalog import (
     GOLD_DAY_TABLES,
     GOLD_REVENUE_DAILY,
     GOLD_TABLES,
+    SILVER_DAY_TABLES,
     SILVER_ORDERS,
     SILVER_USER_ACTIVITY_DAILY,
     TableSpec,
@@ -36,7 +37,6 @@ from orchestration.reconcile import (
     reconcile,
     reconcile_window,
 )
-from orchestration.reconcile_heal import SILVER_DAY_TABLES
 
 TODAY = datetime.now(UTC).date()
 
